@@ -1,0 +1,158 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import cron from 'node-cron';
+import { z } from 'zod';
+import { AppError } from './shared/errors.ts';
+
+const intIn = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`);
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'must be a postgres:// URL');
+
+const httpUrl = z
+  .string()
+  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s):// URL');
+
+const cronExpr = z.string().refine((v) => cron.validate(v), 'must be a valid cron expression');
+
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'must be a plain SQL identifier (letters, digits, _)');
+
+/** Trailing slash so that `new URL(relative, base)` appends instead of replacing the last segment. */
+const withSlash = (u: string) => (u.endsWith('/') ? u : `${u}/`);
+
+const EnvSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  STATE_DATABASE_URL: postgresUrl.optional(),
+  CATALOG_SCHEMA: identifier.default('store'),
+  FEEDS_DIR: z.string().min(1).default('./feeds'),
+  FEED_BASE_URL: httpUrl.optional(),
+  FEED_KEEP_VERSIONS: intIn(1, 100).default(5),
+  RR_PARTNER_ID: z.string().min(1).max(100).optional(),
+  RR_API_KEY: z.string().min(1).max(200).optional(),
+  RR_TRACKING_URL: httpUrl.default('https://apptracking.retailrocket.net/1.0/').transform(withSlash),
+  RR_RECOMMENDATIONS_URL: httpUrl
+    .default('https://externalapi.retailrocket.net/api/3.0/')
+    .transform(withSlash),
+  RR_PRODUCT_API_URL: httpUrl.default('https://api.retailrocket.net/api/1.0/').transform(withSlash),
+  RR_TIMEOUT_MS: intIn(1, 60_000).default(500),
+  RR_RATE_LIMIT: intIn(1, 100_000).default(600),
+  RR_CA_FILE: z
+    .string()
+    .refine((p) => existsSync(p), 'file does not exist')
+    .optional(),
+  PORT: intIn(0, 65535).default(8080),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  FEED_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
+  FEED_MAX_DROP: z
+    .string()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a fraction from 0 to 1, e.g. 0.2')
+    .transform(Number)
+    .default(0.2),
+  FEED_CRON: cronExpr.default('0 2 * * *'),
+  SYNC_CRON: cronExpr.default('*/15 * * * *'),
+  TZ: z.string().optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  EMBEDDED_PG_DIR: z.string().min(1).default('./.data/pg'),
+  EMBEDDED_PG_PORT: intIn(1, 65535).default(54329),
+});
+
+export type Config = Readonly<{
+  databaseUrl?: string;
+  stateDatabaseUrl?: string;
+  catalogSchema: string;
+  feedsDir: string;
+  feedBaseUrl?: string;
+  feedKeepVersions: number;
+  rr: Readonly<{
+    partnerId?: string;
+    apiKey?: string;
+    trackingUrl: string;
+    recommendationsUrl: string;
+    productApiUrl: string;
+    timeoutMs: number;
+    rateLimit: number;
+    caFile?: string;
+  }>;
+  port: number;
+  adminToken?: string;
+  feedToken?: string;
+  feedMaxDrop: number;
+  feedCron: string;
+  syncCron: string;
+  timeZone?: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  embeddedPg: Readonly<{ dir: string; port: number }>;
+}>;
+
+/** Variables whose values are secret: a config error names them but never echoes their value. */
+export const SECRET_VARS = new Set([
+  'RR_API_KEY',
+  'ADMIN_TOKEN',
+  'FEED_TOKEN',
+  'DATABASE_URL',
+  'STATE_DATABASE_URL',
+]);
+
+/**
+ * Parse the environment once into a frozen Config. Empty strings count as unset, so that
+ * `FOO=` in a .env file means "use the default". A bad value throws `config.invalid` (exit 2)
+ * naming every offending variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== '') raw[key] = v.trim();
+  }
+  const parsed = EnvSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const shown =
+        SECRET_VARS.has(name) || raw[name] === undefined ? '' : ` (got ${JSON.stringify(raw[name])})`;
+      return `${name}: ${issue.message}${shown}`;
+    });
+    throw new AppError('config.invalid', `Invalid configuration:\n  ${lines.join('\n  ')}`, {
+      details: { variables: parsed.error.issues.map((i) => String(i.path[0])) },
+    });
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    stateDatabaseUrl: e.STATE_DATABASE_URL,
+    catalogSchema: e.CATALOG_SCHEMA,
+    feedsDir: path.resolve(e.FEEDS_DIR),
+    feedBaseUrl: e.FEED_BASE_URL,
+    feedKeepVersions: e.FEED_KEEP_VERSIONS,
+    rr: Object.freeze({
+      partnerId: e.RR_PARTNER_ID,
+      apiKey: e.RR_API_KEY,
+      trackingUrl: e.RR_TRACKING_URL,
+      recommendationsUrl: e.RR_RECOMMENDATIONS_URL,
+      productApiUrl: e.RR_PRODUCT_API_URL,
+      timeoutMs: e.RR_TIMEOUT_MS,
+      rateLimit: e.RR_RATE_LIMIT,
+      caFile: e.RR_CA_FILE,
+    }),
+    port: e.PORT,
+    adminToken: e.ADMIN_TOKEN,
+    feedToken: e.FEED_TOKEN,
+    feedMaxDrop: e.FEED_MAX_DROP,
+    feedCron: e.FEED_CRON,
+    syncCron: e.SYNC_CRON,
+    timeZone: e.TZ,
+    logLevel: e.LOG_LEVEL,
+    embeddedPg: Object.freeze({ dir: path.resolve(e.EMBEDDED_PG_DIR), port: e.EMBEDDED_PG_PORT }),
+  });
+}
+
+/** Every variable loadConfig reads, for `--help` and the README test. */
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape);
