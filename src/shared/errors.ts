@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'feed.gate_refused',
   'feed.self_check_failed',
   'feed.write_failed',
+  'demo.schema_not_demo',
   'upstream.unreachable',
   'internal',
 ] as const;
@@ -37,6 +38,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   'feed.gate_refused': EXIT.gateRefused,
   'feed.self_check_failed': EXIT.failure,
   'feed.write_failed': EXIT.failure,
+  'demo.schema_not_demo': EXIT.badConfig,
   'upstream.unreachable': EXIT.unreachable,
   internal: EXIT.failure,
 };
