@@ -79,9 +79,16 @@ function serveFeedFile(feedPath: FeedPath, deps: FeedRouteDeps) {
         },
         'feed request',
       );
-      if (status === 200 || status === 304)
-        deps.pulls.record({ userAgent, at: new Date().toISOString(), path: pathOf(req), status, version });
     };
+    // Recorded when the answer starts (not when the last byte left) so healthz shows request order.
+    const pulled = (status: number) =>
+      deps.pulls.record({
+        userAgent: req.headers['user-agent'] ?? '',
+        at: new Date().toISOString(),
+        path: pathOf(req),
+        status,
+        version,
+      });
 
     const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
     if (token !== undefined && !hasFeedToken(req, query, token)) {
@@ -117,6 +124,7 @@ function serveFeedFile(feedPath: FeedPath, deps: FeedRouteDeps) {
         const { 'content-type': _type, 'content-encoding': _enc, ...notModified } = headers;
         res.writeHead(304, notModified);
         res.end();
+        pulled(304);
         return done(304);
       }
       let fd: FileHandle;
@@ -129,6 +137,7 @@ function serveFeedFile(feedPath: FeedPath, deps: FeedRouteDeps) {
       try {
         const { size } = await fd.stat();
         res.writeHead(200, { ...headers, 'content-length': String(size) });
+        pulled(200);
         if (req.method === 'HEAD') {
           res.end();
           return done(200);

@@ -1,0 +1,49 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { feedUrlFor, serveCommand } from '../../src/cli/commands/serve.command.ts';
+import { loadConfig } from '../../src/config.ts';
+import { silentLogger } from '../../src/shared/logger.ts';
+import { catalogXml, makeFeedsDir, publish } from './feeds-dir.fixture.ts';
+import { request } from './http.fixture.ts';
+
+let feeds: Awaited<ReturnType<typeof makeFeedsDir>>;
+beforeEach(async () => {
+  feeds = await makeFeedsDir();
+});
+afterEach(async () => {
+  await feeds.remove();
+});
+
+describe('rr-sync serve', () => {
+  it('serves the feed until the signal aborts, then exits 0', async () => {
+    const v1 = await publish(feeds.dir, 'v1', catalogXml('one'), new Date('2026-11-28T02:00:00Z'));
+    const controller = new AbortController();
+    let printed!: (line: string) => void;
+    const firstLine = new Promise<string>((r) => (printed = r));
+    const run = serveCommand.run({
+      flags: {},
+      positionals: [],
+      config: loadConfig({ FEEDS_DIR: feeds.dir, PORT: '0' }),
+      logger: silentLogger,
+      json: true,
+      out: (line) => printed(line),
+      signal: controller.signal,
+    });
+    const summary = JSON.parse(await firstLine);
+    expect(summary.ok).toBe(true);
+    expect(summary.feedUrl).toMatch(/^http:\/\/localhost:\d+\/feeds\/catalog\.xml$/);
+    const res = await request(summary.feedUrl);
+    expect(res.status).toBe(200);
+    expect(res.body.equals(v1.xml)).toBe(true);
+    controller.abort();
+    expect(await run).toBe(0);
+    await expect(request(summary.feedUrl)).rejects.toThrow();
+  });
+
+  it('prints the feed URL under FEED_BASE_URL when it is set', () => {
+    const config = loadConfig({ FEEDS_DIR: feeds.dir, FEED_BASE_URL: 'https://shop.example/rr' });
+    expect(feedUrlFor(config, 8080)).toBe('https://shop.example/rr/feeds/catalog.xml');
+    expect(feedUrlFor(loadConfig({ FEEDS_DIR: feeds.dir }), 8081)).toBe(
+      'http://localhost:8081/feeds/catalog.xml',
+    );
+  });
+});
