@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'feed.write_failed',
   'demo.schema_not_demo',
   'upstream.unreachable',
+  'job.already_running',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -40,6 +41,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   'feed.write_failed': EXIT.failure,
   'demo.schema_not_demo': EXIT.badConfig,
   'upstream.unreachable': EXIT.unreachable,
+  'job.already_running': EXIT.failure,
   internal: EXIT.failure,
 };
 
