@@ -1,6 +1,12 @@
-import { readlink } from 'node:fs/promises';
+import { readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { currentLink, readCurrentFeed, type CurrentFeed, type FeedManifest } from '../feed/feed.layout.ts';
+import {
+  currentLink,
+  FEED_FILES,
+  readCurrentFeed,
+  type CurrentFeed,
+  type FeedManifest,
+} from '../feed/feed.layout.ts';
 
 export interface FeedSource {
   /** The published version as of now (one readlink), or null before the first publish. */
@@ -10,29 +16,34 @@ export interface FeedSource {
 const CACHED_VERSIONS = 8;
 
 /**
- * Resolves `current` with one readlink per call and keeps manifests per version directory:
- * a version directory is never modified once published, so its manifest can be cached.
+ * Resolves `current` with one readlink per call and caches each version's manifest: a version
+ * directory is never modified once published. The key includes the manifest's inode and mtime,
+ * so a version name reused after a sweep (or a hand-made rollback) is read afresh.
  */
 export function createFeedSource(feedsDir: string): FeedSource {
   const manifests = new Map<string, FeedManifest>();
   return {
     async current() {
-      let target: string;
+      let dir: string;
+      let key: string;
       try {
-        target = await readlink(currentLink(feedsDir));
+        dir = path.resolve(feedsDir, await readlink(currentLink(feedsDir)));
+        const st = await stat(path.join(dir, FEED_FILES.manifest), { bigint: true });
+        key = `${dir}\0${st.ino}\0${st.mtimeNs}\0${st.size}`;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        const code = (err as NodeJS.ErrnoException).code;
+        // No link yet, or the version just vanished (swapped and swept): read it the slow way.
+        if (code === 'ENOENT') return readCurrentFeed(feedsDir);
         throw err;
       }
-      const dir = path.resolve(feedsDir, target);
-      const cached = manifests.get(dir);
+      const cached = manifests.get(key);
       if (cached) return { dir, manifest: cached };
-      // readCurrentFeed resolves the link again: if it was swapped meanwhile we get the newer
-      // version, still as one consistent pair of directory and manifest.
       const fresh = await readCurrentFeed(feedsDir);
-      if (!fresh) return null;
-      manifests.set(fresh.dir, fresh.manifest);
-      if (manifests.size > CACHED_VERSIONS) manifests.delete(manifests.keys().next().value as string);
+      // readCurrentFeed resolves the link again; cache only if it still names the version we keyed.
+      if (fresh && fresh.dir === dir) {
+        manifests.set(key, fresh.manifest);
+        if (manifests.size > CACHED_VERSIONS) manifests.delete(manifests.keys().next().value as string);
+      }
       return fresh;
     },
   };

@@ -107,6 +107,17 @@ describe('feed routes', () => {
     expect((await request(xmlUrl())).body.equals(v1.xml)).toBe(true);
   });
 
+  it('reads a version afresh when its directory was replaced under the same name', async () => {
+    await publish(feeds.dir, 'v1', catalogXml('one'), t1);
+    expect((await request(xmlUrl())).body.toString()).toContain('one product');
+    await rm(versionDir(feeds.dir, 'v1'), { recursive: true });
+    const redo = await writeVersion(feeds.dir, 'v1', catalogXml('redo', 3), t2);
+    const res = await request(xmlUrl());
+    expect(res.body.equals(redo.xml)).toBe(true);
+    expect(res.headers.etag).toBe(`"${redo.manifest.sha256}"`);
+    expect(res.headers['last-modified']).toBe(t2.toUTCString());
+  });
+
   it('sends the published .gz bytes with Content-Encoding gzip to clients that accept gzip', async () => {
     const v1 = await publish(feeds.dir, 'v1', catalogXml('one', 50), t1);
     for (const ae of ['gzip', 'gzip, deflate, br', 'br;q=1.0, gzip;q=0.5', '*', 'X-GZIP']) {

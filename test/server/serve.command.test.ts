@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { feedUrlFor, serveCommand } from '../../src/cli/commands/serve.command.ts';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
+import { startServer } from '../../src/server/server.ts';
 import { catalogXml, makeFeedsDir, publish } from './feeds-dir.fixture.ts';
 import { request } from './http.fixture.ts';
 
@@ -37,6 +38,27 @@ describe('rr-sync serve', () => {
     controller.abort();
     expect(await run).toBe(0);
     await expect(request(summary.feedUrl)).rejects.toThrow();
+  });
+
+  it('fails with config.invalid (exit 2) when PORT is taken', async () => {
+    const first = await startServer(
+      { config: loadConfig({ FEEDS_DIR: feeds.dir }), logger: silentLogger },
+      { port: 0 },
+    );
+    try {
+      const run = serveCommand.run({
+        flags: {},
+        positionals: [],
+        config: loadConfig({ FEEDS_DIR: feeds.dir, PORT: String(first.port) }),
+        logger: silentLogger,
+        json: false,
+        out: () => undefined,
+        signal: new AbortController().signal,
+      });
+      await expect(run).rejects.toMatchObject({ code: 'config.invalid', exitCode: 2 });
+    } finally {
+      await first.close();
+    }
   });
 
   it('prints the feed URL under FEED_BASE_URL when it is set', () => {

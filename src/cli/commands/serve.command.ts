@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Config } from '../../config.ts';
-import { EXIT } from '../../shared/errors.ts';
+import { AppError, EXIT } from '../../shared/errors.ts';
 import { startServer } from '../../server/server.ts';
 import type { Command } from '../command.ts';
 
@@ -15,7 +15,16 @@ export const serveCommand: Command = {
   summary: 'serve the published feed (and /healthz) over HTTP on PORT until Ctrl-C; no database needed',
   flags: {},
   async run(ctx) {
-    const server = await startServer({ config: ctx.config, logger: ctx.logger }, { port: ctx.config.port });
+    const server = await startServer(
+      { config: ctx.config, logger: ctx.logger },
+      { port: ctx.config.port },
+    ).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
+      const why = err.code === 'EADDRINUSE' ? 'is already in use' : 'needs privileges this user lacks';
+      throw new AppError('config.invalid', `PORT: ${ctx.config.port} ${why}; choose another PORT.`, {
+        cause: err,
+      });
+    });
     const feedUrl = feedUrlFor(ctx.config, server.port);
     const tokenNote = ctx.config.feedToken ? ' (FEED_TOKEN required: ?token=… or basic auth)' : '';
     if (ctx.json) ctx.out(JSON.stringify({ ok: true, listening: server.url, feedUrl }));
