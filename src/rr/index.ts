@@ -1,0 +1,40 @@
+export { createRetailRocketClient } from './rr.client.ts';
+export type { RetailRocketClient, RetailRocketClientConfig, RetailRocketClientDeps } from './rr.client.ts';
+export {
+  backoffDelay,
+  createRedactor,
+  isRetryableStatus,
+  parseRetryAfter,
+  redact,
+  withRetry,
+} from './rr.errors.ts';
+export type { Redactor, RetryOptions, RrError, RrErrorKind, RrResult } from './rr.errors.ts';
+export type { CallOptions } from './rr.core.ts';
+export type { BatchFailure, BatchOptions, BatchReport } from './rr.batch.ts';
+export type { Recommendations, RecommendationsApi } from './rr.recommendations.ts';
+export type { ProductsApi, UpsertOptions } from './rr.products.ts';
+export type { TrackingApi } from './rr.tracking.ts';
+export type { Priority } from './rr.limiter.ts';
+export { createRateLimiter } from './rr.limiter.ts';
+export {
+  BATCH_EVENT_TYPES,
+  EVENT_SCHEMAS,
+  EVENT_TYPES,
+  MAX_ID,
+  RECOMMENDATION_RESOURCES,
+  rrId,
+  sessionId,
+  stockId,
+} from './rr.schemas.ts';
+export type {
+  BatchEvent,
+  BatchEventType,
+  EventBody,
+  EventInput,
+  EventType,
+  ProductGroupInput,
+  ProductInput,
+  RecommendationParams,
+  RecommendationResource,
+  RrItem,
+} from './rr.schemas.ts';

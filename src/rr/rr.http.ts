@@ -1,0 +1,212 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates, type TLSSocket } from 'node:tls';
+import { Agent, buildConnector, request, type Dispatcher } from 'undici';
+import type { Logger } from '../shared/logger.ts';
+import { httpError, parseRetryAfter, type Redactor, type RrError, type RrResult } from './rr.errors.ts';
+
+export interface HttpOptions {
+  /** Extra CA (PEM file) trusted on top of the system roots, e.g. the emulator's. */
+  caFile?: string;
+  /** Streams allowed at once on the single HTTP/2 connection per origin (default 256). */
+  maxStreams?: number;
+  /** Sockets per origin when the origin speaks HTTP/1.1 only (default 64). */
+  http1Connections?: number;
+  /** Idle time before a cached connection is closed (default 60 s; tests use less). */
+  keepAliveMs?: number;
+  /** TCP+TLS handshake limit (default 5 s); each request's own deadline still applies. */
+  connectTimeoutMs?: number;
+  /** Replaces the per-origin agents (MockAgent in narrow unit tests). */
+  dispatcher?: Dispatcher;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  /** Full URL including the apiKey; never logged as is. */
+  url: string;
+  body?: string;
+  /** Milliseconds left for connection, request and body together. */
+  timeoutMs: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Parsed JSON body, or undefined when the body is empty or not JSON. */
+  body: unknown;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface HttpTransport {
+  send(req: HttpRequest): Promise<RrResult<HttpResponse>>;
+  /** Which protocol an origin turned out to speak ('h2' once its TLS handshake chose it). */
+  protocolOf(origin: string): 'h2' | 'http/1.1' | 'unknown';
+  close(): Promise<void>;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+const GET_HEADERS = { accept: 'application/json' };
+const MAX_ERROR_DETAIL = 300;
+
+/** Raised inside the transport only, as the abort reason, to tell our deadline from other aborts. */
+class DeadlineExceeded extends Error {
+  constructor() {
+    super('deadline exceeded');
+    this.name = 'DeadlineExceeded';
+  }
+}
+
+interface OriginState {
+  /** The dispatcher requests go to right now. */
+  current: Dispatcher;
+  protocol: 'h2' | 'http/1.1' | 'unknown';
+  all: Dispatcher[];
+}
+
+/**
+ * HTTP/2 over TLS with one cached, multiplexed connection per origin; HTTP/1.1 keep-alive pool
+ * for plain http:// origins and for TLS origins whose handshake does not choose h2. Every request
+ * carries a deadline that covers the wait for a socket, the headers and the body.
+ */
+export function createHttpTransport(opts: HttpOptions, logger: Logger, redactor: Redactor): HttpTransport {
+  const ca = opts.caFile ? [...rootCertificates, readFileSync(opts.caFile, 'utf8')] : undefined;
+  const keepAliveTimeout = opts.keepAliveMs ?? 60_000;
+  const http1Connections = opts.http1Connections ?? 64;
+  const connectTimeout = opts.connectTimeoutMs ?? 5000;
+  const origins = new Map<string, OriginState>();
+  let closed = false;
+
+  const http1Pool = () =>
+    new Agent({
+      connections: http1Connections,
+      keepAliveTimeout,
+      keepAliveMaxTimeout: keepAliveTimeout,
+      connect: { ...(ca ? { ca } : {}), timeout: connectTimeout },
+    });
+
+  function originState(origin: string): OriginState {
+    let state = origins.get(origin);
+    if (state) return state;
+    if (opts.dispatcher) {
+      state = { current: opts.dispatcher, protocol: 'unknown', all: [] };
+    } else if (origin.startsWith('https:')) {
+      const s: OriginState = { current: undefined as unknown as Dispatcher, protocol: 'unknown', all: [] };
+      const connector = buildConnector({ ...(ca ? { ca } : {}), allowH2: true, timeout: connectTimeout });
+      // One connection, many streams. The connector wrapper learns what ALPN chose: an origin
+      // without h2 would otherwise be served by a single HTTP/1.1 socket, one request at a time.
+      const h2 = new Agent({
+        allowH2: true,
+        connections: 1,
+        maxConcurrentStreams: opts.maxStreams ?? 256,
+        keepAliveTimeout,
+        keepAliveMaxTimeout: keepAliveTimeout,
+        connect: (options, callback) =>
+          connector(options, (err, socket) => {
+            if (!err && socket) {
+              const alpn = (socket as TLSSocket).alpnProtocol;
+              if (alpn === 'h2') s.protocol = 'h2';
+              else if (s.protocol === 'unknown') {
+                s.protocol = 'http/1.1';
+                const pool = http1Pool();
+                s.all.push(pool);
+                s.current = pool;
+                logger.info({ origin }, 'origin does not offer HTTP/2: using an HTTP/1.1 keep-alive pool');
+              }
+            }
+            if (err) callback(err, null);
+            else callback(null, socket!);
+          }),
+      });
+      s.current = h2;
+      s.all.push(h2);
+      state = s;
+    } else {
+      const pool = http1Pool();
+      state = { current: pool, protocol: 'http/1.1', all: [pool] };
+    }
+    origins.set(origin, state);
+    return state;
+  }
+
+  async function send(req: HttpRequest): Promise<RrResult<HttpResponse>> {
+    if (closed) return { ok: false, error: { kind: 'closed', retryable: false, message: 'client closed' } };
+    const timeoutMs = Math.max(1, Math.floor(req.timeoutMs));
+    const origin = originOf(req.url);
+    const dispatcher = originState(origin).current;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DeadlineExceeded()), timeoutMs);
+    try {
+      const res = await request(req.url, {
+        dispatcher,
+        method: req.method,
+        headers: req.body === undefined ? GET_HEADERS : JSON_HEADERS,
+        body: req.body,
+        signal: controller.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const text = await res.body.text();
+      const { statusCode: status, headers } = res;
+      if (status >= 200 && status < 300) {
+        return { ok: true, status, value: { status, headers, body: parseJson(text) } };
+      }
+      const retryAfterMs = parseRetryAfter(headers['retry-after']);
+      return { ok: false, error: httpError(status, redactor(text.slice(0, MAX_ERROR_DETAIL)), retryAfterMs) };
+    } catch (err) {
+      return { ok: false, error: classifyThrown(err, controller.signal, timeoutMs, redactor) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    send,
+    protocolOf: (origin) => origins.get(originOf(origin))?.protocol ?? 'unknown',
+    async close() {
+      closed = true;
+      const all = [...origins.values()].flatMap((s) => s.all);
+      origins.clear();
+      await Promise.all(all.map((d) => d.close().catch(() => d.destroy().catch(() => undefined))));
+    },
+  };
+}
+
+function originOf(url: string): string {
+  const end = url.indexOf('/', url.indexOf('//') + 2);
+  return end === -1 ? url : url.slice(0, end);
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+function classifyThrown(err: unknown, signal: AbortSignal, timeoutMs: number, r: Redactor): RrError {
+  const code = (err as { code?: unknown })?.code;
+  const codeStr = typeof code === 'string' ? code : undefined;
+  if (
+    (signal.aborted && signal.reason instanceof DeadlineExceeded) ||
+    (codeStr && TIMEOUT_CODES.has(codeStr))
+  ) {
+    return {
+      kind: 'timeout',
+      retryable: true,
+      message: `no answer within ${timeoutMs} ms`,
+      ...(codeStr ? { code: codeStr } : {}),
+    };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (codeStr === 'UND_ERR_DESTROYED' || codeStr === 'UND_ERR_CLOSED') {
+    return { kind: 'closed', retryable: false, message: r(message), code: codeStr };
+  }
+  return {
+    kind: 'network',
+    retryable: true,
+    message: r(`request failed: ${message}`),
+    ...(codeStr ? { code: codeStr } : {}),
+  };
+}
