@@ -64,6 +64,7 @@ function serveFeedFile(feedPath: FeedPath, deps: FeedRouteDeps) {
     const started = performance.now();
     let version: string | null = null;
     let bytes = 0;
+    let interrupted: string | undefined;
     const done = (status: number) => {
       const userAgent = req.headers['user-agent'] ?? '';
       deps.logger.info(
@@ -76,6 +77,7 @@ function serveFeedFile(feedPath: FeedPath, deps: FeedRouteDeps) {
           bytes,
           ms: Math.round(performance.now() - started),
           version,
+          ...(interrupted ? { interrupted } : {}),
         },
         'feed request',
       );
@@ -145,8 +147,9 @@ function serveFeedFile(feedPath: FeedPath, deps: FeedRouteDeps) {
         const stream = fd.createReadStream({ autoClose: false });
         try {
           await pipeline(stream, res);
-        } catch {
-          // The client went away mid-download: nothing left to answer; the log line shows it.
+        } catch (err) {
+          // Usually the client went away mid-download; nothing left to answer, the log shows it.
+          interrupted = (err as NodeJS.ErrnoException).code ?? 'error';
         }
         bytes = stream.bytesRead;
         return done(res.writableFinished ? 200 : 499);
