@@ -59,6 +59,8 @@ interface OriginState {
   current: Dispatcher;
   protocol: 'h2' | 'http/1.1' | 'unknown';
   all: Dispatcher[];
+  /** While the first TLS handshake of a new origin runs, later requests wait for its ALPN result. */
+  handshake?: { done: Promise<void>; settle: () => void };
 }
 
 /**
@@ -95,11 +97,15 @@ export function createHttpTransport(opts: HttpOptions, logger: Logger, redactor:
       const h2 = new Agent({
         allowH2: true,
         connections: 1,
+        // undici runs `pipelining` requests at once per connection, also over h2 (default 1).
+        pipelining: opts.maxStreams ?? 256,
         maxConcurrentStreams: opts.maxStreams ?? 256,
         keepAliveTimeout,
         keepAliveMaxTimeout: keepAliveTimeout,
         connect: (options, callback) =>
           connector(options, (err, socket) => {
+            s.handshake?.settle();
+            s.handshake = undefined;
             if (!err && socket) {
               const alpn = (socket as TLSSocket).alpnProtocol;
               if (alpn === 'h2') s.protocol = 'h2';
@@ -129,17 +135,21 @@ export function createHttpTransport(opts: HttpOptions, logger: Logger, redactor:
   async function send(req: HttpRequest): Promise<RrResult<HttpResponse>> {
     if (closed) return { ok: false, error: { kind: 'closed', retryable: false, message: 'client closed' } };
     const timeoutMs = Math.max(1, Math.floor(req.timeoutMs));
-    const origin = originOf(req.url);
-    const dispatcher = originState(origin).current;
+    const state = originState(originOf(req.url));
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DeadlineExceeded()), timeoutMs);
     try {
+      if (state.protocol === 'unknown' && !opts.dispatcher) await firstHandshake(state, controller.signal);
       const res = await request(req.url, {
-        dispatcher,
+        dispatcher: state.current,
         method: req.method,
         headers: req.body === undefined ? GET_HEADERS : JSON_HEADERS,
         body: req.body,
         signal: controller.signal,
+        // undici runs a non-idempotent request (POST) on an h2 session only when nothing else is
+        // in flight; every event would then wait for the previous one. Nothing here is retried
+        // by undici, so marking them idempotent only lifts that serialisation.
+        idempotent: true,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
@@ -167,6 +177,30 @@ export function createHttpTransport(opts: HttpOptions, logger: Logger, redactor:
       await Promise.all(all.map((d) => d.close().catch(() => d.destroy().catch(() => undefined))));
     },
   };
+}
+
+/**
+ * The first request to a TLS origin goes at once and opens the connection; the ones arriving
+ * before its handshake finished wait for it (within their deadline), so that they are not all
+ * queued on one HTTP/1.1 socket when the origin turns out not to speak h2.
+ */
+async function firstHandshake(state: OriginState, signal: AbortSignal): Promise<void> {
+  if (!state.handshake) {
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    state.handshake = { done, settle };
+    return;
+  }
+  const { done } = state.handshake;
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void done.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 function originOf(url: string): string {

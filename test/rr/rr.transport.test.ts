@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRetailRocketClient, type RetailRocketClient } from '../../src/rr/index.ts';
+import { silentLogger } from '../../src/shared/logger.ts';
+import { rrConfig } from './rr.helpers.ts';
+import { reply, startTestServer, testTls, type TestServer } from './rr.servers.ts';
+
+let server: TestServer | undefined;
+let client: RetailRocketClient | undefined;
+afterEach(async () => {
+  await client?.close();
+  await server?.close();
+  client = server = undefined;
+});
+
+const recs = (c: RetailRocketClient, visitor = 'v1') =>
+  c.recommendations.get('partnerRecommendations/popular', { sessionExternalId: visitor });
+
+async function serveRecs(kind: 'h2' | 'https1' | 'http1', delayMs = 0) {
+  server = await startTestServer(kind, async (_req, res) => {
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+    reply(res, 200, { recommendations: [{ productId: 1 }] });
+  });
+  const { caFile } = await testTls();
+  client = createRetailRocketClient(rrConfig(server.url, { caFile, recommendationCacheEntries: 0 }), {
+    logger: silentLogger,
+  });
+  return { server, client };
+}
+
+describe('transport over real sockets', () => {
+  it('multiplexes 50 concurrent calls to an HTTP/2 origin over one TLS connection', async () => {
+    const { server, client } = await serveRecs('h2', 20);
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => recs(client, `v${i}`)));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(server.connections()).toBe(1);
+    expect(client.protocolOf(server.url)).toBe('h2');
+  });
+
+  it('runs concurrent POST events side by side on the one HTTP/2 connection', async () => {
+    let current = 0;
+    let most = 0;
+    server = await startTestServer('h2', async (_req, res) => {
+      most = Math.max(most, ++current);
+      await new Promise((r) => setTimeout(r, 30));
+      current--;
+      reply(res, 200, {});
+    });
+    const { caFile } = await testTls();
+    client = createRetailRocketClient(rrConfig(server.url, { caFile }), { logger: silentLogger });
+    const c = client;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => c.events.view({ sessionExternalId: `v${i}`, productId: i + 1 })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(server.connections()).toBe(1);
+    expect(most).toBeGreaterThan(10);
+  });
+
+  it('falls back to an HTTP/1.1 keep-alive pool when the TLS origin does not offer h2', async () => {
+    const { server, client } = await serveRecs('https1', 20);
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => recs(client, `v${i}`)));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(client.protocolOf(server.url)).toBe('http/1.1');
+    expect(server.connections()).toBeGreaterThan(1);
+    const before = server.connections();
+    for (let i = 0; i < 5; i++) expect((await recs(client)).ok).toBe(true);
+    expect(server.connections()).toBeLessThanOrEqual(before + 1);
+  });
+
+  it('reuses one kept-alive connection for sequential calls to a plain http:// origin', async () => {
+    const { server, client } = await serveRecs('http1');
+    for (let i = 0; i < 10; i++) expect((await recs(client)).ok).toBe(true);
+    // undici may open a second socket when a response ends a tick before its socket is free.
+    expect(server.connections()).toBeLessThanOrEqual(2);
+    expect(client.protocolOf(server.url)).toBe('http/1.1');
+  });
+
+  it('trusts the CA of RR_CA_FILE and refuses the same server without it', async () => {
+    const { server } = await serveRecs('h2');
+    const untrusting = createRetailRocketClient(rrConfig(server.url, { recommendationCacheEntries: 0 }), {
+      logger: silentLogger,
+    });
+    const refused = await recs(untrusting);
+    await untrusting.close();
+    expect(refused).toMatchObject({ ok: false, error: { kind: 'network', retryable: true } });
+    expect((await recs(client!)).ok).toBe(true);
+  });
+
+  it('gives up at the deadline on a slow server and answers a typed timeout', async () => {
+    const { client } = await serveRecs('h2', 2000);
+    const started = performance.now();
+    const res = await client.recommendations.get(
+      'partnerRecommendations/popular',
+      { sessionExternalId: 'slow' },
+      { timeoutMs: 150 },
+    );
+    const took = performance.now() - started;
+    expect(res).toMatchObject({ ok: false, error: { kind: 'timeout', retryable: true } });
+    expect(took).toBeLessThan(150 + 100);
+  });
+});
