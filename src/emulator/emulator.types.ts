@@ -53,6 +53,8 @@ export interface BehaviourSettings {
   maxEventsPerPartner: number;
   /** Largest request body in bytes (default 5 MiB). */
   maxBodyBytes: number;
+  /** The sliding window the rate limits count over (default 1000 ms). */
+  rateWindowMs: number;
 }
 
 export type FeedRequiredTag = 'url' | 'price' | 'categoryId' | 'picture' | 'name' | 'available';

@@ -52,6 +52,7 @@ export const DEFAULT_BEHAVIOUR: BehaviourSettings = {
   accessoryCategories: {},
   maxEventsPerPartner: 200_000,
   maxBodyBytes: 5 * 1024 * 1024,
+  rateWindowMs: 1000,
 };
 
 function invalid(message: string): AppError {
@@ -90,7 +91,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   );
   const startLimits: RateLimits = checked(() => mergeLimits(DEFAULT_LIMITS, options.limits ?? {}), 'limits');
   const state = new EmulatorState(apiKeys, behaviour.maxEventsPerPartner);
-  const limiter = new RateLimiter(startLimits);
+  const limiter = new RateLimiter(startLimits, behaviour.rateWindowMs);
   const defaultPartnerId = (partners[0] as { partnerId: string }).partnerId;
   const ctx: AppContext = {
     state,
