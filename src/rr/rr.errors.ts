@@ -38,6 +38,7 @@ export type RrResult<T> = { ok: true; value: T; status: number } | { ok: false; 
 export const rrFail = (error: RrError): { ok: false; error: RrError } => ({ ok: false, error });
 
 const API_KEY_IN_URL = /([?&;]api_?key=)[^&#\s"'<>]*/gi;
+const API_KEY_NAME = /api_?key=/i;
 const REDACTED = '[redacted]';
 
 /**
@@ -46,10 +47,11 @@ const REDACTED = '[redacted]';
  * secrets, raw or URL-encoded.
  */
 export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(API_KEY_IN_URL, `$1${REDACTED}`);
+  let out = text;
+  if (API_KEY_NAME.test(text)) out = out.replace(API_KEY_IN_URL, `$1${REDACTED}`);
   for (const secret of secrets) {
     if (!secret) continue;
-    out = out.split(secret).join(REDACTED);
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret) out = out.split(encoded).join(REDACTED);
   }
