@@ -9,12 +9,12 @@ export {
   withRetry,
 } from './rr.errors.ts';
 export type { Redactor, RetryOptions, RrError, RrErrorKind, RrResult } from './rr.errors.ts';
-export type { CallOptions } from './rr.core.ts';
+export type { CallInfo, CallOptions } from './rr.core.ts';
 export type { BatchFailure, BatchOptions, BatchReport } from './rr.batch.ts';
 export type { Recommendations, RecommendationsApi } from './rr.recommendations.ts';
 export type { ProductsApi, UpsertOptions } from './rr.products.ts';
 export type { TrackingApi } from './rr.tracking.ts';
-export type { Priority } from './rr.limiter.ts';
+export type { Priority, RateLimiter, RateLimiterOptions } from './rr.limiter.ts';
 export { createRateLimiter } from './rr.limiter.ts';
 export {
   BATCH_EVENT_TYPES,

@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createBatchSender, type BatchOptions, type BatchReport } from './rr.batch.ts';
-import { createCore } from './rr.core.ts';
+import { createCore, type CallInfo } from './rr.core.ts';
 import { createRedactingLogger, createRedactor, type Redactor } from './rr.errors.ts';
 import { createHttpTransport, type HttpOptions } from './rr.http.ts';
 import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './rr.limiter.ts';
@@ -28,6 +28,13 @@ export interface RetailRocketClientDeps {
   logger: Logger;
   /** Replaces the per-origin HTTP/2 agents (MockAgent in narrow unit tests). */
   dispatcher?: Dispatcher;
+  /**
+   * A limiter shared with another client of the same partner (RR_RATE_LIMIT is per partner).
+   * Default: the client creates its own; a shared one is not closed by close().
+   */
+  limiter?: RateLimiter;
+  /** Called once per finished call (also failures), e.g. to feed Prometheus histograms. */
+  onCall?: (info: CallInfo) => void;
 }
 
 export interface RetailRocketClient {
@@ -74,7 +81,7 @@ export function createRetailRocketClient(
     logger,
     redact,
   );
-  const limiter = createRateLimiter({ ...config.limiter, ratePerSecond: config.rateLimit });
+  const limiter = deps.limiter ?? createRateLimiter({ ...config.limiter, ratePerSecond: config.rateLimit });
   const core = createCore({
     partnerId,
     apiKey,
@@ -90,6 +97,7 @@ export function createRetailRocketClient(
     redact,
     transport,
     limiter,
+    onCall: deps.onCall,
   });
   const sendBatch = createBatchSender(core);
 
@@ -103,7 +111,7 @@ export function createRetailRocketClient(
     protocolOf: (url) => transport.protocolOf(url),
     limiterStats: () => limiter.stats(),
     async close() {
-      limiter.close();
+      if (!deps.limiter) limiter.close();
       await transport.close();
     },
   };

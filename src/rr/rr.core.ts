@@ -28,6 +28,15 @@ export interface CallSpec<T> {
   parse: (res: HttpResponse) => RrResult<T>;
 }
 
+/** One finished call, for metrics (no URL, no body: nothing secret). */
+export interface CallInfo {
+  op: string;
+  ok: boolean;
+  status?: number;
+  kind?: RrError['kind'];
+  ms: number;
+}
+
 /** What the resource modules share: identity, base URLs, and the one way to make a call. */
 export interface RrCore {
   partnerId: string;
@@ -85,6 +94,7 @@ export function createCore(opts: {
   redact: Redactor;
   transport: HttpTransport;
   limiter: RateLimiter;
+  onCall?: (info: CallInfo) => void;
 }): RrCore {
   const { transport, limiter, logger, redact } = opts;
 
@@ -110,6 +120,11 @@ export function createCore(opts: {
 
   function done<T>(spec: CallSpec<T>, started: number, result: RrResult<T>): RrResult<T> {
     const ms = Math.round((performance.now() - started) * 10) / 10;
+    opts.onCall?.(
+      result.ok
+        ? { op: spec.op, ok: true, status: result.status, ms }
+        : { op: spec.op, ok: false, status: result.error.status, kind: result.error.kind, ms },
+    );
     if (result.ok) {
       logger.debug({ op: spec.op, status: result.status, ms }, 'retail rocket call');
     } else {

@@ -98,4 +98,41 @@ describe('transport over real sockets', () => {
     expect(res).toMatchObject({ ok: false, error: { kind: 'timeout', retryable: true } });
     expect(took).toBeLessThan(150 + 100);
   });
+
+  it('answers a recommendation call at once while 40 bulk product pushes wait for the rate limit', async () => {
+    const seen: string[] = [];
+    server = await startTestServer('h2', (req, res) => {
+      seen.push(req.url!.includes('/products/') ? 'bulk' : 'interactive');
+      reply(res, 200, req.url!.includes('/products/') ? undefined : { recommendations: [] });
+    });
+    const { caFile } = await testTls();
+    // 100/s: a bucket of 10 with 2 tokens that only interactive calls may take.
+    client = createRetailRocketClient(rrConfig(server.url, { caFile, rateLimit: 100 }), {
+      logger: silentLogger,
+    });
+    const c = client;
+    const pushes = Array.from({ length: 40 }, (_, i) =>
+      c.products.upsert({
+        id: i + 1,
+        name: `P${i + 1}`,
+        price: 1,
+        url: `https://shop.example/p/${i + 1}`,
+        pictureUrl: `https://shop.example/i/${i + 1}.jpg`,
+        isAvailable: true,
+        categoryPaths: ['A'],
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    const before = seen.length;
+    const started = performance.now();
+    const recs = await c.recommendations.get('partnerRecommendations/popular', {
+      sessionExternalId: 'shopper',
+    });
+    const took = performance.now() - started;
+    expect(recs.ok).toBe(true);
+    expect(before).toBeLessThan(40);
+    expect(took).toBeLessThan(100);
+    expect((await Promise.all(pushes)).every((r) => r.ok)).toBe(true);
+    expect(seen.filter((s) => s === 'bulk')).toHaveLength(40);
+  });
 });
