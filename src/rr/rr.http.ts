@@ -217,6 +217,7 @@ function parseJson(text: string): unknown {
   }
 }
 
+const CERT_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 function classifyThrown(err: unknown, signal: AbortSignal, timeoutMs: number, r: Redactor): RrError {
@@ -237,9 +238,11 @@ function classifyThrown(err: unknown, signal: AbortSignal, timeoutMs: number, r:
   if (codeStr === 'UND_ERR_DESTROYED' || codeStr === 'UND_ERR_CLOSED') {
     return { kind: 'closed', retryable: false, message: r(message), code: codeStr };
   }
+  // A certificate Node does not trust stays untrusted until someone fixes RR_CA_FILE or the host.
+  const certificate = !!codeStr && (CERT_CODES.test(codeStr) || codeStr === 'ERR_TLS_CERT_ALTNAME_INVALID');
   return {
     kind: 'network',
-    retryable: true,
+    retryable: !certificate,
     message: r(`request failed: ${message}`),
     ...(codeStr ? { code: codeStr } : {}),
   };
