@@ -10,18 +10,21 @@
  *   npm run bench:client            (BENCH_SECONDS, BENCH_CALLERS, BENCH_LATENCY_MS to change)
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { rootCertificates } from 'node:tls';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { generate } from 'selfsigned';
+import { Agent, request } from 'undici';
 import { DEMO_PARTNER, startEmulator } from '../src/emulator/index.ts';
-import { createRetailRocketClient, type RetailRocketClient } from '../src/rr/index.ts';
+import { createRetailRocketClient, type RetailRocketClient, type RrResult } from '../src/rr/index.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -115,12 +118,41 @@ function startPeerProcess(kind: 'emulator' | 'bare'): Promise<{ info: EmulatorIn
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 
-async function phase(name: string, client: RetailRocketClient, origin: string) {
-  const call = (i: number, n: number) =>
+type Call = (i: number, n: number) => Promise<RrResult<unknown>>;
+
+const clientCall =
+  (client: RetailRocketClient): Call =>
+  (i, n) =>
     client.recommendations.get('productRecommendations/related', {
       sessionExternalId: `bench-${i}`,
       productIds: [1 + (n % 1000)],
     });
+
+/** Control: bare undici on the same kind of HTTP/2 agent, without anything of the client around it. */
+function rawUndiciCall(info: EmulatorInfo): { call: Call; close: () => Promise<void> } {
+  const agent = new Agent({
+    allowH2: true,
+    connections: 1,
+    pipelining: 256,
+    maxConcurrentStreams: 256,
+    connect: { ca: [...rootCertificates, readFileSync(info.caFile, 'utf8')] },
+  });
+  const base = `${info.h2Url}/api/3.0/productRecommendations/related/?partnerId=${DEMO_PARTNER.partnerId}`;
+  const call: Call = async (i, n) => {
+    try {
+      const res = await request(`${base}&sessionExternalId=bench-${i}&productIds=${1 + (n % 1000)}`, {
+        dispatcher: agent,
+        signal: AbortSignal.timeout(DEADLINE_MS),
+      });
+      return { ok: true, status: res.statusCode, value: await res.body.json() };
+    } catch {
+      return { ok: false, error: { kind: 'timeout', retryable: true, message: 'raw call failed' } };
+    }
+  };
+  return { call, close: () => agent.close() };
+}
+
+async function phase(name: string, call: Call, protocol: () => string) {
   // Warm-up: open the connection(s) before measuring.
   await Promise.all(Array.from({ length: CALLERS }, (_, i) => call(i, i)));
 
@@ -154,7 +186,7 @@ async function phase(name: string, client: RetailRocketClient, origin: string) {
   const max = latencies[latencies.length - 1] ?? NaN;
   const row = {
     transport: name,
-    protocol: client.protocolOf(origin),
+    protocol: protocol(),
     calls: latencies.length,
     failed: Object.fromEntries(failures),
     'req/s': Math.round(latencies.length / elapsed),
@@ -190,14 +222,27 @@ async function runAgainst(kind: 'emulator' | 'bare') {
       { ...base, ...urls(info.h2Url), caFile: info.caFile },
       { logger: silentLogger },
     );
-    rows.push({ peer: kind, ...(await phase('HTTP/2, one connection', h2, info.h2Url)) });
+    rows.push({
+      peer: kind,
+      ...(await phase('HTTP/2, one connection', clientCall(h2), () => h2.protocolOf(info.h2Url))),
+    });
     await h2.close();
     const h1 = createRetailRocketClient(
       { ...base, ...urls(info.httpUrl), http: { http1Connections: CALLERS } },
       { logger: silentLogger },
     );
-    rows.push({ peer: kind, ...(await phase(`HTTP/1.1 pool (≤ ${CALLERS} sockets)`, h1, info.httpUrl)) });
+    rows.push({
+      peer: kind,
+      ...(await phase(`HTTP/1.1 pool (≤ ${CALLERS} sockets)`, clientCall(h1), () =>
+        h1.protocolOf(info.httpUrl),
+      )),
+    });
     await h1.close();
+    if (kind === 'bare') {
+      const raw = rawUndiciCall(info);
+      rows.push({ peer: kind, ...(await phase('control: bare undici, HTTP/2', raw.call, () => 'h2')) });
+      await raw.close();
+    }
   } finally {
     stop();
   }
