@@ -1,0 +1,85 @@
+/**
+ * Parser for PostgreSQL's COPY ... TO STDOUT text format: rows end with \n, fields are separated by
+ * \t, NULL is the field \N, and backslash escapes \\ \b \f \n \r \t \v (plus octal/hex) stand for
+ * the characters they name. Chunks may split rows (and UTF-8 sequences) anywhere: only whole lines
+ * are decoded, so a multi-byte character is never cut.
+ */
+export type CopyRow = (string | null)[];
+
+const NL = 0x0a;
+
+function unescapeField(field: string): string | null {
+  if (field === '\\N') return null;
+  if (field.indexOf('\\') === -1) return field;
+  let out = '';
+  for (let i = 0; i < field.length; i++) {
+    const c = field[i];
+    if (c !== '\\' || i === field.length - 1) {
+      out += c;
+      continue;
+    }
+    const n = field[++i];
+    switch (n) {
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case 'x': {
+        const m = /^[0-9a-fA-F]{1,2}/.exec(field.slice(i + 1, i + 3));
+        if (m) {
+          out += String.fromCharCode(parseInt(m[0], 16));
+          i += m[0].length;
+        } else out += 'x';
+        break;
+      }
+      default:
+        if (n >= '0' && n <= '7') {
+          const m = /^[0-7]{1,3}/.exec(field.slice(i, i + 3))!;
+          out += String.fromCharCode(parseInt(m[0], 8));
+          i += m[0].length - 1;
+        } else out += n;
+    }
+  }
+  return out;
+}
+
+export function parseCopyLine(line: string): CopyRow {
+  const fields = line.split('\t');
+  const row: CopyRow = new Array(fields.length);
+  for (let i = 0; i < fields.length; i++) row[i] = unescapeField(fields[i]);
+  return row;
+}
+
+/** Turn a stream of COPY text chunks into rows, keeping at most one partial line in memory. */
+export async function* copyRows(chunks: AsyncIterable<Buffer>): AsyncGenerator<CopyRow[]> {
+  let rest: Buffer | null = null;
+  for await (const chunk of chunks) {
+    const buf: Buffer = rest ? Buffer.concat([rest, chunk]) : chunk;
+    const last = buf.lastIndexOf(NL);
+    if (last === -1) {
+      rest = buf;
+      continue;
+    }
+    rest = last === buf.length - 1 ? null : buf.subarray(last + 1);
+    const text = buf.toString('utf8', 0, last);
+    const lines = text.split('\n');
+    const rows: CopyRow[] = new Array(lines.length);
+    for (let i = 0; i < lines.length; i++) rows[i] = parseCopyLine(lines[i]);
+    yield rows;
+  }
+  if (rest && rest.length > 0) yield [parseCopyLine(rest.toString('utf8'))];
+}

@@ -1,0 +1,293 @@
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type pg from 'pg';
+import { openCatalogSnapshot } from '../catalog/catalog.reader.ts';
+import type { Config } from '../config.ts';
+import { acquireJobLock } from '../db/locks.ts';
+import { AppError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { validateCategories, validateWarehouses } from '../validation/catalog.validator.ts';
+import { validateProduct } from '../validation/product.validator.ts';
+import { RunReport, type ReportCounts } from '../validation/validation.report.ts';
+import type { FeedCheckResult } from './feed.check.ts';
+import { FEED_FILES, readCurrentFeed, type FeedManifest } from './feed.layout.ts';
+import { publishGate, publishVersion, sweepTemp, TEMP_PREFIX, versionName } from './feed.publisher.ts';
+import { finishRun, insertFeedVersion, insertRun, type RunStatus } from './feed.repository.ts';
+import { catalogDate, categoriesXml, FEED_FOOTER, feedHeader, offerXml } from './feed.xml.ts';
+import { FeedWriter } from './feed.writer.ts';
+
+export interface FeedJobOptions {
+  /** Validate only: no feed file is written (`rr-sync validate`). */
+  validateOnly?: boolean;
+  /** Build and check the feed, apply the gate, publish nothing and record nothing. */
+  dryRun?: boolean;
+  force?: boolean;
+  now?: () => Date;
+  onProgress?: (p: { products: number; estimated: number }) => void;
+  /** Test hooks (see FeedWriter). */
+  hooks?: { corruptXml?: (chunk: Buffer) => void; beforePublish?: () => Promise<void> };
+}
+
+export interface FeedSummary {
+  status: RunStatus;
+  exitCode: number;
+  offers: number;
+  categories: number;
+  stockBlocks: number;
+  productRowsRead: number;
+  rejectedProducts: number;
+  errors: number;
+  warnings: number;
+  byCode: ReportCounts['byCode'];
+  bytes: number;
+  gzBytes: number;
+  seconds: number;
+  version: string | null;
+  reason?: string;
+  reportPath: string;
+  runId: number | null;
+}
+
+export interface FeedJobDeps {
+  catalog: pg.Pool;
+  state: pg.Pool;
+  config: Config;
+  logger: Logger;
+}
+
+const WORKER_URL = new URL('./feed.check.worker.js', import.meta.url);
+
+function startCheck(mode: 'xml' | 'gz', file: string, headerLength: number) {
+  const worker = new Worker(WORKER_URL, { workerData: { mode, path: file, headerLength } });
+  const result = new Promise<Record<string, unknown>>((resolve, reject) => {
+    worker.once('message', (m) => resolve(m as Record<string, unknown>));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`self-check worker exited with code ${code}`)));
+  });
+  return { worker, result };
+}
+
+/**
+ * The nightly feed job (design §2, §6): read the catalog from one snapshot, validate every item,
+ * write catalog.xml + .gz into a temporary directory while a worker thread parses the written
+ * file back, compare, apply the publish gate, then publish atomically. A failure at any point
+ * leaves the published feed untouched.
+ */
+export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}): Promise<FeedSummary> {
+  const { config, logger } = deps;
+  const started = performance.now();
+  const now = options.now ?? (() => new Date());
+  const feedsDir = config.feedsDir;
+  await mkdir(feedsDir, { recursive: true });
+  const lock = await acquireJobLock(deps.state, 'feed');
+  const record = !options.dryRun;
+  let runId: number | null = null;
+  const tmpDir = path.join(feedsDir, `${TEMP_PREFIX}${Date.now()}-${process.pid}`);
+  const report = new RunReport(path.join(feedsDir, `${TEMP_PREFIX}${Date.now()}-${process.pid}.issues.ndjson`));
+  let writer: FeedWriter | null = null;
+  const workers: Worker[] = [];
+  try {
+    const swept = await sweepTemp(feedsDir);
+    if (swept.length) logger.warn({ swept }, 'removed temporary files of an interrupted earlier run');
+    if (record) runId = await insertRun(deps.state, options.validateOnly ? 'validate' : 'feed');
+    const log = logger.child({ runId });
+
+    const snapshot = await openCatalogSnapshot(deps.catalog, config.catalogSchema, log);
+    let offers = 0;
+    let stockBlocks = 0;
+    let productRows = 0;
+    let rejected = 0;
+    let categoriesCount = 0;
+    let xmlCheck: ReturnType<typeof startCheck> | null = null;
+    let date = '';
+    let headerLength = 0;
+    try {
+      const categories = validateCategories(snapshot.categories, report);
+      categoriesCount = categories.length;
+      const ctx = {
+        categories: new Set(categories.map((c) => c.id)),
+        warehouses: validateWarehouses(snapshot.warehouses, report),
+        groupIdCollisions: snapshot.groupIdCollisions,
+        report,
+      };
+      if (!options.validateOnly) {
+        await mkdir(tmpDir);
+        date = catalogDate(now());
+        const header = feedHeader(date);
+        headerLength = Buffer.byteLength(header);
+        // The checker follows the file as it grows: opened once the writer created it.
+        let checkPort: Worker | null = null;
+        writer = new FeedWriter(tmpDir, {
+          onXmlWritten: (bytes) => checkPort?.postMessage({ type: 'progress', bytes }),
+          corruptXml: options.hooks?.corruptXml,
+        });
+        xmlCheck = startCheck('xml', writer.xmlPath, headerLength);
+        workers.push(xmlCheck.worker);
+        checkPort = xmlCheck.worker;
+        await writer.write(header);
+        await writer.write(categoriesXml(categories));
+      }
+      const estimated = snapshot.estimatedProducts;
+      for await (const group of snapshot.products()) {
+        productRows += group.rows.length;
+        const offer = validateProduct(group, ctx);
+        if (offer === null) {
+          rejected += group.rows.length;
+        } else {
+          offers++;
+          stockBlocks += offer.stocks.length;
+          if (writer) {
+            writer.addOfferId(offer.id);
+            const wait = writer.write(offerXml(offer));
+            if (wait) await wait;
+          }
+        }
+        if ((productRows & 0x3fff) === 0) {
+          await report.drain();
+          options.onProgress?.({ products: productRows, estimated });
+        }
+      }
+      if (snapshot.orphanStocks > 0) {
+        report.add({ code: 'stock.unknown_product', entity: 'stock', id: null, value: `${snapshot.orphanStocks} rows` });
+      }
+    } finally {
+      await snapshot.close();
+    }
+    options.onProgress?.({ products: productRows, estimated: productRows });
+
+    const base = {
+      offers,
+      categories: categoriesCount,
+      stockBlocks,
+      productRowsRead: productRows,
+      rejectedProducts: rejected,
+      ...report.totals(),
+      runId,
+    };
+    let manifest: FeedManifest | null = null;
+    let bytes = 0;
+    let gzBytes = 0;
+    if (writer && xmlCheck) {
+      await writer.write(FEED_FOOTER);
+      const written = await writer.close();
+      writer = null;
+      xmlCheck.worker.postMessage({ type: 'done', bytes: written.bytes });
+      const gzCheck = startCheck('gz', path.join(tmpDir, FEED_FILES.gz), 0);
+      workers.push(gzCheck.worker);
+      const [xml, gz] = (await Promise.all([xmlCheck.result, gzCheck.result])) as unknown as [
+        FeedCheckResult,
+        { ok: boolean; error?: string; sha256: string; gzSha256: string; bytes: number; gzBytes: number },
+      ];
+      const problems: string[] = [];
+      if (!xml.ok) problems.push(`catalog.xml does not parse: ${xml.error}`);
+      else {
+        if (xml.offers !== written.offers) problems.push(`catalog.xml has ${xml.offers} offers, ${written.offers} were written`);
+        else if (xml.idsSha256 !== written.idsSha256) problems.push('the offer ids in catalog.xml differ from those written');
+        if (xml.categories !== categoriesCount) problems.push(`catalog.xml has ${xml.categories} categories, ${categoriesCount} were written`);
+        if (xml.bytes !== written.bytes) problems.push(`catalog.xml has ${xml.bytes} bytes, ${written.bytes} were written`);
+      }
+      if (!gz.ok) problems.push(gz.error ?? 'catalog.xml.gz does not decompress');
+      else if (gz.sha256 !== xml.sha256) problems.push('catalog.xml.gz does not decompress to the same bytes as catalog.xml');
+      if (problems.length > 0) {
+        throw new AppError('feed.self_check_failed', `Self-check failed, nothing published: ${problems.join('; ')}`, {
+          details: { problems },
+        });
+      }
+      bytes = xml.bytes;
+      gzBytes = gz.gzBytes;
+      manifest = {
+        version: '',
+        sha256: xml.sha256,
+        gzSha256: gz.gzSha256,
+        contentSha256: xml.contentSha256,
+        bytes,
+        gzBytes,
+        offers,
+        categories: categoriesCount,
+        publishedAt: '',
+        catalogDate: date,
+      };
+    }
+
+    // Decide.
+    const current = await readCurrentFeed(feedsDir);
+    let status: RunStatus;
+    let exitCode = 0;
+    let reason: string | undefined;
+    let version: string | null = null;
+    if (options.validateOnly) status = 'validated';
+    else if (current && manifest && current.manifest.contentSha256 === manifest.contentSha256) {
+      status = 'unchanged';
+      version = current.manifest.version;
+      reason = 'the catalog is the same as the published one: nothing published (ETag and Last-Modified stay)';
+    } else {
+      const gate = publishGate(current?.manifest.offers ?? null, offers, config.feedMaxDrop, Boolean(options.force));
+      if (!gate.ok) {
+        status = 'refused';
+        exitCode = 3;
+        reason = `publish gate refused: ${gate.reason}; the published feed stays (use --force to override)`;
+      } else if (options.dryRun) {
+        status = 'dry_run';
+        reason = 'dry run: the feed was built and checked but not published';
+      } else status = 'published';
+    }
+
+    const seconds = (performance.now() - started) / 1000;
+    const header = {
+      generatedAt: now().toISOString(),
+      status,
+      runId,
+      catalogSchema: config.catalogSchema,
+      totals: { ...base, bytes, gzBytes, seconds },
+    };
+    const lastReport = path.join(feedsDir, 'last-run.report.json');
+    if (status === 'published' && manifest) {
+      await options.hooks?.beforePublish?.();
+      const at = now();
+      manifest.publishedAt = at.toISOString();
+      manifest.version = versionName(at, manifest.sha256);
+      await report.writeJson(path.join(tmpDir, FEED_FILES.report), { ...header, version: manifest.version });
+      await copyFile(path.join(tmpDir, FEED_FILES.report), `${lastReport}.tmp`);
+      await publishVersion(feedsDir, tmpDir, manifest, config.feedKeepVersions);
+      version = manifest.version;
+      if (runId !== null) await insertFeedVersion(deps.state, runId, manifest);
+    } else if (record) {
+      await report.writeJson(`${lastReport}.tmp`, header);
+    }
+    if (record) await rename(`${lastReport}.tmp`, lastReport);
+    const summary: FeedSummary = {
+      status,
+      exitCode,
+      ...base,
+      bytes,
+      gzBytes,
+      seconds: Math.round(seconds * 100) / 100,
+      version,
+      ...(reason ? { reason } : {}),
+      reportPath: status === 'published' ? path.join(feedsDir, FEED_FILES.report) : lastReport,
+    };
+    if (runId !== null) {
+      await finishRun(deps.state, runId, { status, exitCode, summary, report: report.summary() });
+    }
+    return summary;
+  } catch (err) {
+    writer?.abort();
+    if (runId !== null) {
+      const e = err as AppError;
+      await finishRun(deps.state, runId, {
+        status: 'failed',
+        exitCode: e.exitCode ?? 1,
+        summary: null,
+        report: report.summary(),
+        error: e.message,
+      }).catch(() => undefined);
+    }
+    throw err;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+    await rm(tmpDir, { recursive: true, force: true });
+    await report.dispose();
+    await lock.release();
+  }
+}
