@@ -97,6 +97,7 @@ export function createCore(opts: {
   onCall?: (info: CallInfo) => void;
 }): RrCore {
   const { transport, limiter, logger, redact } = opts;
+  const failureLog = createLogThrottle(1000);
 
   async function call<T>(spec: CallSpec<T>): Promise<RrResult<T>> {
     const started = performance.now();
@@ -129,10 +130,13 @@ export function createCore(opts: {
       logger.debug({ op: spec.op, status: result.status, ms }, 'retail rocket call');
     } else {
       const { kind, status, message, retryable } = result.error;
-      logger.warn(
-        { op: spec.op, url: redact(spec.url), kind, status, retryable, ms, err: message },
-        'retail rocket call failed',
-      );
+      const suppressed = failureLog.admit(`${spec.op} ${kind} ${status ?? ''}`);
+      if (suppressed !== false) {
+        logger.warn(
+          { op: spec.op, url: redact(spec.url), kind, status, retryable, ms, err: message, suppressed },
+          'retail rocket call failed',
+        );
+      }
     }
     return result;
   }
@@ -155,3 +159,24 @@ export const parseEmpty = (res: HttpResponse): RrResult<void> => ({
   status: res.status,
   value: undefined,
 });
+
+/**
+ * During an outage every call fails the same way: one warn line per kind of failure and second
+ * is enough. `admit` returns false to skip a line, or how many lines were skipped before it.
+ */
+export function createLogThrottle(windowMs: number, now: () => number = () => performance.now()) {
+  const windows = new Map<string, { until: number; skipped: number }>();
+  return {
+    admit(key: string): number | false {
+      const t = now();
+      const w = windows.get(key);
+      if (w && t < w.until) {
+        w.skipped++;
+        return false;
+      }
+      if (windows.size > 1000) windows.clear();
+      windows.set(key, { until: t + windowMs, skipped: 0 });
+      return w?.skipped ?? 0;
+    },
+  };
+}

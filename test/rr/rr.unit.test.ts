@@ -276,6 +276,15 @@ describe('errors and retries', () => {
     }
   });
 
+  it('logs one warn line per kind of failure and second during an outage, not one per call', async () => {
+    pool().intercept({ path: /view/, method: 'POST' }).reply(503, '').times(30);
+    const results = await Promise.all(
+      Array.from({ length: 30 }, () => client.events.view({ sessionExternalId: 'v', productId: 1 })),
+    );
+    expect(results.every((r) => !r.ok)).toBe(true);
+    expect(logs.lines.filter((l) => l.includes('retail rocket call failed'))).toHaveLength(1);
+  });
+
   it('keeps the apiKey out of errors and log lines, even when the server echoes it', async () => {
     pool()
       .intercept({ path: /view/, method: 'POST' })
