@@ -108,7 +108,13 @@ export async function handleAdmin(ctx: AppContext, ex: Exchange): Promise<boolea
         const p = partnerParam(ctx, ex, false)[0] as PartnerState;
         const feedUrl = p.partnerId === ctx.defaultPartnerId && ctx.feedUrl ? redactUrl(ctx.feedUrl) : null;
         return (
-          send({ partnerId: p.partnerId, feedUrl, counters: p.feedCounters, reports: p.feedReports }),
+          send({
+            partnerId: p.partnerId,
+            feedUrl,
+            lastStatus: p.feedReports.at(-1)?.status ?? null,
+            counters: p.feedCounters,
+            reports: p.feedReports,
+          }),
           true
         );
       }

@@ -59,7 +59,19 @@ export async function injectFaults(
   if (!faultsApply(settings, ex.path)) return false;
   const delay =
     settings.delayMs + (settings.jitterMs > 0 ? Math.floor(random() * (settings.jitterMs + 1)) : 0);
-  if (delay > 0) await sleep(delay);
+  if (delay > 0) {
+    // Abortable: a client that gives up (or stop()) must not leave a timer holding the process.
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    ex.res.once('close', onClose);
+    try {
+      await sleep(delay, undefined, { signal: gone.signal });
+    } catch {
+      return true;
+    } finally {
+      ex.res.off('close', onClose);
+    }
+  }
   if (clientGone(ex.res)) return true;
   if (settings.dropRate > 0 && random() < settings.dropRate) {
     dropExchange(ex.req, ex.res);

@@ -133,6 +133,8 @@ function record(
     const warnings = checker.check(ev).map((w) => ({ seq: ctx.state.nextSeq(), ...w }));
     ev.warnings = warnings.map((w) => w.code);
     partner.warnings.push(...warnings);
+    const excess = partner.warnings.length - ctx.behaviour.maxEventsPerPartner;
+    if (excess > 0) partner.warnings.splice(0, excess);
     partner.append([ev]);
     for (const w of warnings) ctx.logger.debug({ warning: w }, 'consistency warning');
   });

@@ -109,6 +109,7 @@ describe('feed pulling', () => {
     expect(await catalogIds()).toEqual(['1', '2', '3']);
     const admin = (await h1('GET', '/__emulator/feed')).json;
     expect(admin.counters).toEqual({ pulls: 2, imported: 1, notModified: 1, failed: 0 });
+    expect(admin.lastStatus).toBe('not_modified');
     expect(admin.reports.map((r: FeedImportReport) => r.status)).toEqual(['imported', 'not_modified']);
   });
 
@@ -173,6 +174,17 @@ describe('feed pulling', () => {
     expect((await importFeed(h1, bomb)).json.status).toBe('imported');
     const item = (await h1('GET', '/__emulator/catalog?ids=1')).json.list[0];
     expect(item.name).toBe('&b; & AB');
+  });
+
+  it('imports a feed that names an external DTD (common in YML) without fetching it', async () => {
+    const xml = readFileSync('/work/shared/testdata/external/sirian-php-yml-parser/yml.xml', 'utf8');
+    expect(xml).toContain('<!DOCTYPE yml_catalog SYSTEM "shops.dtd">');
+    const report = (await importFeed(h1, xml)).json as FeedImportReport;
+    expect(report).toMatchObject({
+      status: 'imported',
+      offersAccepted: 4,
+      ignoredByReason: { 'offer.name.missing': 3 },
+    });
   });
 
   it('refuses a feed over the size cap while downloading', async () => {
