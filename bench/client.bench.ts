@@ -5,11 +5,13 @@
  * injected latency and its rate limits off. 200 concurrent callers issue recommendation calls for
  * ~10 s, once over one HTTP/2 connection and once over an HTTP/1.1 keep-alive pool. Prints
  * requests/s, p50/p99/max latency, the client's own overhead (p99 minus the injected latency),
- * and checks that no call ever took longer than the deadline plus 10 ms.
+ * and checks that no call ever took longer than the deadline plus 10 ms. `in-client` is the part
+ * of each call spent in this process outside the wire and the peer (undici diagnostics channels).
  *
  *   npm run bench:client            (BENCH_SECONDS, BENCH_CALLERS, BENCH_LATENCY_MS to change)
  */
 import { spawn } from 'node:child_process';
+import diagnostics from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -118,6 +120,23 @@ function startPeerProcess(kind: 'emulator' | 'bare'): Promise<{ info: EmulatorIn
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 
+/**
+ * Time each request spent on the wire and in the peer, from undici's diagnostics channels: from
+ * its headers being written to the response headers arriving. Each caller has one call in flight,
+ * so the caller number in the visitor id is the key.
+ */
+const wire = new Map<number, { sent?: number; headers?: number }>();
+const callerOf = (request: { path?: string }) => Number(/bench-(\d+)/.exec(request.path ?? '')?.[1] ?? NaN);
+diagnostics.subscribe('undici:client:sendHeaders', (m) => {
+  const i = callerOf((m as { request: { path?: string } }).request);
+  if (!Number.isNaN(i)) wire.set(i, { sent: performance.now() });
+});
+diagnostics.subscribe('undici:request:headers', (m) => {
+  const i = callerOf((m as { request: { path?: string } }).request);
+  const w = wire.get(i);
+  if (w) w.headers = performance.now();
+});
+
 type Call = (i: number, n: number) => Promise<RrResult<unknown>>;
 
 const clientCall =
@@ -157,6 +176,7 @@ async function phase(name: string, call: Call, protocol: () => string) {
   await Promise.all(Array.from({ length: CALLERS }, (_, i) => call(i, i)));
 
   const latencies: number[] = [];
+  const inProcess: number[] = [];
   const failures = new Map<string, number>();
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
@@ -172,7 +192,11 @@ async function phase(name: string, call: Call, protocol: () => string) {
       while (performance.now() < until) {
         const t0 = performance.now();
         const res = await call(i, n++);
-        latencies.push(performance.now() - t0);
+        const total = performance.now() - t0;
+        latencies.push(total);
+        const w = wire.get(i);
+        if (w?.headers !== undefined && w.sent !== undefined) inProcess.push(total - (w.headers - w.sent));
+        wire.delete(i);
         if (!res.ok) failures.set(res.error.kind, (failures.get(res.error.kind) ?? 0) + 1);
       }
     }),
@@ -194,6 +218,12 @@ async function phase(name: string, call: Call, protocol: () => string) {
     'p99 ms': +p99.toFixed(1),
     'max ms': +max.toFixed(1),
     'overhead p99 ms': +(p99 - LATENCY_MS).toFixed(1),
+    'in-client p50/p99 ms': inProcess.length
+      ? `${pct(
+          inProcess.sort((a, b) => a - b),
+          50,
+        ).toFixed(2)} / ${pct(inProcess, 99).toFixed(2)}`
+      : 'n/a',
     'max ≤ deadline+10': max <= DEADLINE_MS + 10,
     'client CPU µs/call': Math.round((cpu.user + cpu.system) / latencies.length),
     'loop delay p99 ms': +(loop.percentile(99) / 1e6).toFixed(1),
