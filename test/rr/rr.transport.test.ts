@@ -100,6 +100,25 @@ describe('transport over real sockets', () => {
     expect(took).toBeLessThan(150 + 100);
   });
 
+  it('also gives up when the headers came in time but the body does not finish', async () => {
+    server = await startTestServer('h2', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"recommendations":[');
+    });
+    const { caFile } = await testTls();
+    client = createRetailRocketClient(rrConfig(server.url, { caFile, recommendationCacheEntries: 0 }), {
+      logger: silentLogger,
+    });
+    const started = performance.now();
+    const res = await client.recommendations.get(
+      'partnerRecommendations/popular',
+      { sessionExternalId: 'trickle' },
+      { timeoutMs: 150 },
+    );
+    expect(res).toMatchObject({ ok: false, error: { kind: 'timeout' } });
+    expect(performance.now() - started).toBeLessThan(150 + 100);
+  });
+
   it('answers a recommendation call at once while 40 bulk product pushes wait for the rate limit', async () => {
     const seen: string[] = [];
     server = await startTestServer('h2', (req, res) => {
