@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRetailRocketClient, type RetailRocketClient } from '../../src/rr/index.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
@@ -103,7 +104,7 @@ describe('transport over real sockets', () => {
   it('also gives up when the headers came in time but the body does not finish', async () => {
     server = await startTestServer('h2', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('{"recommendations":[');
+      (res as ServerResponse).write('{"recommendations":[');
     });
     const { caFile } = await testTls();
     client = createRetailRocketClient(rrConfig(server.url, { caFile, recommendationCacheEntries: 0 }), {
