@@ -24,7 +24,11 @@ import { runFeedJob } from '../src/feed/feed.job.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 
 const { values } = parseArgs({
-  options: { products: { type: 'string', default: '100000' }, child: { type: 'string' }, feeds: { type: 'string' } },
+  options: {
+    products: { type: 'string', default: '100000' },
+    child: { type: 'string' },
+    feeds: { type: 'string' },
+  },
 });
 const products = Number(values.products);
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -41,7 +45,10 @@ if (values.child) {
   const pool = createPool(dbUrl, { max: 4 });
   await migrate(pool, silentLogger);
   const t0 = performance.now();
-  const summary = await runFeedJob({ catalog: pool, state: pool, config, logger: silentLogger }, { force: true });
+  const summary = await runFeedJob(
+    { catalog: pool, state: pool, config, logger: silentLogger },
+    { force: true },
+  );
   const seconds = (performance.now() - t0) / 1000;
   await pool.end();
   process.stdout.write(
@@ -68,19 +75,33 @@ const pool = createPool(dbUrl);
 if ((await demoProductCount(pool, 'store')) !== products + 14) {
   console.log(`seeding ${products.toLocaleString('en')} demo products into ${dbName} (not timed)...`);
   const s = await seedDemo(pool, { schema: 'store', products }, silentLogger);
-  console.log(`  seeded in ${s.seconds.toFixed(1)} s: ${s.productRows} product rows, ${s.stockRows} stock rows`);
+  console.log(
+    `  seeded in ${s.seconds.toFixed(1)} s: ${s.productRows} product rows, ${s.stockRows} stock rows`,
+  );
 }
 const { rows } = await pool.query<{ p: string; s: string }>(
   'select (select count(*) from store.products)::text as p, (select count(*) from store.product_stocks)::text as s',
 );
 await pool.end();
-console.log(`\nfeed benchmark: ${Number(rows[0].p).toLocaleString('en')} product rows, ${Number(rows[0].s).toLocaleString('en')} stock rows`);
+console.log(
+  `\nfeed benchmark: ${Number(rows[0].p).toLocaleString('en')} product rows, ${Number(rows[0].s).toLocaleString('en')} stock rows`,
+);
 
 const feeds = mkdtempSync(path.join(tmpdir(), 'rr-bench-feeds-'));
 try {
   const child = spawnSync(
     process.execPath,
-    ['--import', 'tsx', new URL(import.meta.url).pathname, '--products', String(products), '--child', '1', '--feeds', feeds],
+    [
+      '--import',
+      'tsx',
+      new URL(import.meta.url).pathname,
+      '--products',
+      String(products),
+      '--child',
+      '1',
+      '--feeds',
+      feeds,
+    ],
     { encoding: 'utf8', maxBuffer: 1 << 24 },
   );
   if (child.status !== 0) {
@@ -90,19 +111,29 @@ try {
   const r = JSON.parse(child.stdout.trim().split('\n').at(-1)!);
   const s = r.summary;
   console.log(`  rr-sync feed (read, validate, xml+gz, self-check, publish) ${r.seconds.toFixed(2)} s`);
-  console.log(`    offers ${s.offers.toLocaleString('en')}, ${(s.bytes / 1e6).toFixed(1)} MB xml, ${(s.gzBytes / 1e6).toFixed(1)} MB gz`);
-  console.log(`    ${Math.round(s.offers / r.seconds).toLocaleString('en')} offers/s, ${(s.bytes / 1e6 / r.seconds).toFixed(1)} MB/s of XML`);
+  console.log(
+    `    offers ${s.offers.toLocaleString('en')}, ${(s.bytes / 1e6).toFixed(1)} MB xml, ${(s.gzBytes / 1e6).toFixed(1)} MB gz`,
+  );
+  console.log(
+    `    ${Math.round(s.offers / r.seconds).toLocaleString('en')} offers/s, ${(s.bytes / 1e6 / r.seconds).toFixed(1)} MB/s of XML`,
+  );
   console.log(`    peak RSS ${r.maxRssMb.toFixed(0)} MB`);
 
   console.log('baseline (steps no implementation can skip):');
   const psql = (sql: string) =>
     execFileSync('psql', ['-X', '-q', dbUrl, '-c', `\\copy (${sql}) to /dev/null`], { stdio: 'inherit' });
   const tp = timeIt('psql \\copy products to /dev/null', () => psql('select * from store.products'));
-  const ts = timeIt('psql \\copy product_stocks to /dev/null', () => psql('select * from store.product_stocks'));
+  const ts = timeIt('psql \\copy product_stocks to /dev/null', () =>
+    psql('select * from store.product_stocks'),
+  );
   const xml = path.join(feeds, 'catalog.xml');
-  const tg = timeIt('gzip -1 catalog.xml', () => execFileSync('sh', ['-c', `gzip -1 -c "${xml}" > /dev/null`]));
+  const tg = timeIt('gzip -1 catalog.xml', () =>
+    execFileSync('sh', ['-c', `gzip -1 -c "${xml}" > /dev/null`]),
+  );
   const base = tp + ts + tg;
-  console.log(`\nratio: ${(r.seconds / base).toFixed(2)} (ours ${r.seconds.toFixed(1)} s / baseline ${base.toFixed(1)} s; target <= 3)`);
+  console.log(
+    `\nratio: ${(r.seconds / base).toFixed(2)} (ours ${r.seconds.toFixed(1)} s / baseline ${base.toFixed(1)} s; target <= 3)`,
+  );
   console.log(`peak RSS: ${r.maxRssMb.toFixed(0)} MB (target < 300 MB at 1M)`);
 } finally {
   rmSync(feeds, { recursive: true, force: true });

@@ -86,8 +86,8 @@ export interface CatalogSnapshot {
   groupIdCollisions: Set<string>;
   /** Planner estimate of the product rows (for progress and ETA; 0 when unknown, e.g. a view). */
   estimatedProducts: number;
-  /** Products in id order (bytewise), merged with their stock rows. Iterate once. */
-  products(): AsyncGenerator<ProductGroup>;
+  /** Products in id order (bytewise), merged with their stock rows, in batches. Iterate once. */
+  products(): AsyncGenerator<ProductGroup[]>;
   /** Stock rows whose product id matched no product row (known after products() finished). */
   readonly orphanStocks: number;
   close(): Promise<void>;
@@ -136,7 +136,11 @@ function copyStream(client: pg.PoolClient, sql: string): AsyncIterator<CopyRow[]
  * (COLLATE "C", which JavaScript's string order matches for the ids that can be valid), and the two
  * streams are merged here. Memory holds one COPY batch per stream, never the catalog.
  */
-export async function openCatalogSnapshot(pool: pg.Pool, schema: string, logger: Logger): Promise<CatalogSnapshot> {
+export async function openCatalogSnapshot(
+  pool: pg.Pool,
+  schema: string,
+  logger: Logger,
+): Promise<CatalogSnapshot> {
   const columns = await inspectCatalog(pool, schema);
   const a = await pool.connect();
   let b: pg.PoolClient | undefined;
@@ -194,42 +198,48 @@ export async function openCatalogSnapshot(pool: pg.Pool, schema: string, logger:
     const productCursor = new RowCursor(copyStream(a, productSql));
     const stockCursor = new RowCursor(copyStream(b, stockSql));
 
-    async function* merged(): AsyncGenerator<ProductGroup> {
+    /**
+     * Yields the product groups completed by each COPY batch as one array: consumers then work
+     * synchronously through a batch, with one await per batch instead of one per product.
+     */
+    async function* merged(): AsyncGenerator<ProductGroup[]> {
       let stocksLeft = await stockCursor.ready();
-      if (!(await productCursor.ready())) {
-        while (stocksLeft) {
-          orphanStocks++;
-          stockCursor.advance();
-          stocksLeft = stockCursor.hasBuffered() || (await stockCursor.ready());
-        }
-        drained = true;
-        return;
-      }
-      let group: CopyRow[] = [productCursor.current()];
-      productCursor.advance();
-      for (;;) {
-        const more = productCursor.hasBuffered() || (await productCursor.ready());
-        const next = more ? productCursor.current() : null;
-        const id = group[0][P.id];
-        if (next && next[P.id] === id) {
-          group.push(next);
-          productCursor.advance();
-          continue;
-        }
-        const stocks: CopyRow[] = [];
-        // NULL ids sort last in both streams and never match anything.
-        while (stocksLeft && id !== null) {
-          const sid = stockCursor.current()[S.productId];
-          if (sid === null || sid > id) break;
-          if (sid === id) stocks.push(stockCursor.current());
-          else orphanStocks++;
-          stockCursor.advance();
-          stocksLeft = stockCursor.hasBuffered() || (await stockCursor.ready());
-        }
-        yield { rows: group, stocks };
-        if (!next) break;
-        group = [next];
+      let out: ProductGroup[] = [];
+      if (await productCursor.ready()) {
+        let group: CopyRow[] = [productCursor.current()];
         productCursor.advance();
+        for (;;) {
+          let more = productCursor.hasBuffered();
+          if (!more) {
+            if (out.length > 0) {
+              yield out;
+              out = [];
+            }
+            more = await productCursor.ready();
+          }
+          const next = more ? productCursor.current() : null;
+          const id = group[0][P.id];
+          if (next && next[P.id] === id) {
+            group.push(next);
+            productCursor.advance();
+            continue;
+          }
+          const stocks: CopyRow[] = [];
+          // NULL ids sort last in both streams and never match anything.
+          while (stocksLeft && id !== null) {
+            const sid = stockCursor.current()[S.productId];
+            if (sid === null || sid > id) break;
+            if (sid === id) stocks.push(stockCursor.current());
+            else orphanStocks++;
+            stockCursor.advance();
+            stocksLeft = stockCursor.hasBuffered() || (await stockCursor.ready());
+          }
+          out.push({ rows: group, stocks });
+          if (!next) break;
+          group = [next];
+          productCursor.advance();
+        }
+        if (out.length > 0) yield out;
       }
       while (stocksLeft) {
         orphanStocks++;

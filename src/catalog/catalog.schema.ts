@@ -6,7 +6,17 @@ export const CATALOG_CONTRACT = {
   categories: { required: ['id', 'parent_id', 'name'], optional: [] },
   warehouses: { required: ['id', 'name'], optional: [] },
   products: {
-    required: ['id', 'group_id', 'name', 'url', 'picture_url', 'price', 'old_price', 'available', 'category_ids'],
+    required: [
+      'id',
+      'group_id',
+      'name',
+      'url',
+      'picture_url',
+      'price',
+      'old_price',
+      'available',
+      'category_ids',
+    ],
     optional: ['vendor', 'model', 'type_prefix', 'description', 'params', 'updated_at'],
   },
   product_stocks: {
@@ -20,7 +30,8 @@ export type RelationName = keyof typeof CATALOG_CONTRACT;
 export type ColumnTypes = Map<string, string>;
 export type CatalogColumns = Record<RelationName, ColumnTypes>;
 
-const README_HINT = 'See README.md, section "Store data contract", for the expected relations and a view example.';
+const README_HINT =
+  'See README.md, section "Store data contract", for the expected relations and a view example.';
 
 /**
  * Check that the four relations exist in `schema` with the columns the reader needs, before any
@@ -42,7 +53,10 @@ export async function inspectCatalog(db: Queryable, schema: string): Promise<Cat
     found.get(r.relname)!.set(r.attname, r.type);
   }
   const result = {} as CatalogColumns;
-  for (const [rel, spec] of Object.entries(CATALOG_CONTRACT) as [RelationName, (typeof CATALOG_CONTRACT)[RelationName]][]) {
+  for (const [rel, spec] of Object.entries(CATALOG_CONTRACT) as [
+    RelationName,
+    (typeof CATALOG_CONTRACT)[RelationName],
+  ][]) {
     const cols = found.get(rel);
     if (!cols) {
       throw new AppError(

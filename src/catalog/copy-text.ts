@@ -64,22 +64,34 @@ export function parseCopyLine(line: string): CopyRow {
   return row;
 }
 
-/** Turn a stream of COPY text chunks into rows, keeping at most one partial line in memory. */
+/**
+ * Turn a stream of COPY text chunks into rows, keeping at most one partial line in memory. Only
+ * the partial line is copied when it is completed by the next chunk; the rest of a chunk is
+ * decoded in place.
+ */
 export async function* copyRows(chunks: AsyncIterable<Buffer>): AsyncGenerator<CopyRow[]> {
   let rest: Buffer | null = null;
   for await (const chunk of chunks) {
-    const buf: Buffer = rest ? Buffer.concat([rest, chunk]) : chunk;
-    const last = buf.lastIndexOf(NL);
-    if (last === -1) {
-      rest = buf;
-      continue;
+    let from = 0;
+    const rows: CopyRow[] = [];
+    if (rest) {
+      const nl = chunk.indexOf(NL);
+      if (nl === -1) {
+        rest = Buffer.concat([rest, chunk]);
+        continue;
+      }
+      rows.push(parseCopyLine(Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8')));
+      rest = null;
+      from = nl + 1;
     }
-    rest = last === buf.length - 1 ? null : buf.subarray(last + 1);
-    const text = buf.toString('utf8', 0, last);
-    const lines = text.split('\n');
-    const rows: CopyRow[] = new Array(lines.length);
-    for (let i = 0; i < lines.length; i++) rows[i] = parseCopyLine(lines[i]);
-    yield rows;
+    const last = chunk.lastIndexOf(NL);
+    if (last >= from) {
+      const lines = chunk.toString('utf8', from, last).split('\n');
+      for (let i = 0; i < lines.length; i++) rows.push(parseCopyLine(lines[i]));
+      from = last + 1;
+    }
+    if (from < chunk.length) rest = Buffer.from(chunk.subarray(from));
+    if (rows.length > 0) yield rows;
   }
   if (rest && rest.length > 0) yield [parseCopyLine(rest.toString('utf8'))];
 }

@@ -13,6 +13,8 @@ export interface CommandContext {
   positionals: string[];
   config: Config;
   logger: Logger;
+  /** The environment the config was parsed from (for command-specific variables such as EMULATOR_*). */
+  env: NodeJS.ProcessEnv;
   /** Write the machine-readable summary (only when --json is given, stdout otherwise stays human). */
   out: (line: string) => void;
   json: boolean;

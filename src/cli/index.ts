@@ -36,11 +36,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stdout.write(help());
     return name ? EXIT.ok : EXIT.badConfig;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`rr-sync: unknown command '${name}'\n\n${help()}`);
     return EXIT.badConfig;
   }
+  const command = await entry.load();
   const specs = { ...command.flags, ...COMMON_FLAGS };
   let parsed;
   try {
@@ -80,6 +81,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       positionals: parsed.positionals,
       config,
       logger,
+      env,
       json,
       out: (line) => process.stdout.write(`${line}\n`),
       signal: controller.signal,

@@ -12,8 +12,11 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
       last = t;
       const secs = (t - started) / 1000;
       const rate = products / Math.max(secs, 0.001);
-      const eta = estimated > products && rate > 0 ? ` ETA ${Math.ceil((estimated - products) / rate)} s` : '';
-      stream.write(`\r${label}: ${products.toLocaleString('en')} products read, ${Math.round(rate).toLocaleString('en')}/s${eta}   `);
+      const eta =
+        estimated > products && rate > 0 ? ` ETA ${Math.ceil((estimated - products) / rate)} s` : '';
+      stream.write(
+        `\r${label}: ${products.toLocaleString('en')} products read, ${Math.round(rate).toLocaleString('en')}/s${eta}   `,
+      );
     },
     done() {
       stream.write('\r\x1b[K');

@@ -16,9 +16,14 @@ export interface JobLock {
 export async function acquireJobLock(pool: pg.Pool, job: keyof typeof JOB_LOCKS): Promise<JobLock> {
   const client = await pool.connect();
   try {
-    const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [JOB_LOCKS[job]]);
+    const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [
+      JOB_LOCKS[job],
+    ]);
     if (!rows[0].ok) {
-      throw new AppError('job.already_running', `Another ${job} run holds the lock (another process or instance); nothing was done.`);
+      throw new AppError(
+        'job.already_running',
+        `Another ${job} run holds the lock (another process or instance); nothing was done.`,
+      );
     }
   } catch (err) {
     client.release();

@@ -10,7 +10,7 @@ import type { Logger } from '../shared/logger.ts';
 import { validateCategories, validateWarehouses } from '../validation/catalog.validator.ts';
 import { validateProduct } from '../validation/product.validator.ts';
 import { RunReport, type ReportCounts } from '../validation/validation.report.ts';
-import type { FeedCheckResult } from './feed.check.ts';
+import type { FeedCheckResult } from './feed.check.js';
 import { FEED_FILES, readCurrentFeed, type FeedManifest } from './feed.layout.ts';
 import { publishGate, publishVersion, sweepTemp, TEMP_PREFIX, versionName } from './feed.publisher.ts';
 import { finishRun, insertFeedVersion, insertRun, type RunStatus } from './feed.repository.ts';
@@ -24,6 +24,8 @@ export interface FeedJobOptions {
   dryRun?: boolean;
   force?: boolean;
   now?: () => Date;
+  /** Aborting stops the run between batches; nothing is published. */
+  signal?: AbortSignal;
   onProgress?: (p: { products: number; estimated: number }) => void;
   /** Test hooks (see FeedWriter). */
   hooks?: { corruptXml?: (chunk: Buffer) => void; beforePublish?: () => Promise<void> };
@@ -84,7 +86,9 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
   const record = !options.dryRun;
   let runId: number | null = null;
   const tmpDir = path.join(feedsDir, `${TEMP_PREFIX}${Date.now()}-${process.pid}`);
-  const report = new RunReport(path.join(feedsDir, `${TEMP_PREFIX}${Date.now()}-${process.pid}.issues.ndjson`));
+  const report = new RunReport(
+    path.join(feedsDir, `${TEMP_PREFIX}${Date.now()}-${process.pid}.issues.ndjson`),
+  );
   let writer: FeedWriter | null = null;
   const workers: Worker[] = [];
   try {
@@ -129,32 +133,40 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
         await writer.write(categoriesXml(categories));
       }
       const estimated = snapshot.estimatedProducts;
-      for await (const group of snapshot.products()) {
-        productRows += group.rows.length;
-        const offer = validateProduct(group, ctx);
-        if (offer === null) {
-          rejected += group.rows.length;
-        } else {
-          offers++;
-          stockBlocks += offer.stocks.length;
-          if (writer) {
-            writer.addOfferId(offer.id);
-            const wait = writer.write(offerXml(offer));
-            if (wait) await wait;
+      for await (const batch of snapshot.products()) {
+        if (options.signal?.aborted)
+          throw new AppError('interrupted', 'The feed run was interrupted; nothing was published.');
+        for (const group of batch) {
+          productRows += group.rows.length;
+          const offer = validateProduct(group, ctx);
+          if (offer === null) {
+            rejected += group.rows.length;
+          } else {
+            offers++;
+            stockBlocks += offer.stocks.length;
+            if (writer) {
+              writer.addOfferId(offer.id);
+              const wait = writer.write(offerXml(offer));
+              if (wait) await wait;
+            }
           }
         }
-        if ((productRows & 0x3fff) === 0) {
-          await report.drain();
-          options.onProgress?.({ products: productRows, estimated });
-        }
+        await report.drain();
+        options.onProgress?.({ products: productRows, estimated });
       }
       if (snapshot.orphanStocks > 0) {
-        report.add({ code: 'stock.unknown_product', entity: 'stock', id: null, value: `${snapshot.orphanStocks} rows` });
+        report.add({
+          code: 'stock.unknown_product',
+          entity: 'stock',
+          id: null,
+          value: `${snapshot.orphanStocks} rows`,
+        });
       }
     } finally {
       await snapshot.close();
     }
     options.onProgress?.({ products: productRows, estimated: productRows });
+    const msRead = Math.round(performance.now() - started);
 
     const base = {
       offers,
@@ -172,6 +184,7 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
       await writer.write(FEED_FOOTER);
       const written = await writer.close();
       writer = null;
+      const msWritten = Math.round(performance.now() - started);
       xmlCheck.worker.postMessage({ type: 'done', bytes: written.bytes });
       const gzCheck = startCheck('gz', path.join(tmpDir, FEED_FILES.gz), 0);
       workers.push(gzCheck.worker);
@@ -179,20 +192,39 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
         FeedCheckResult,
         { ok: boolean; error?: string; sha256: string; gzSha256: string; bytes: number; gzBytes: number },
       ];
+      logger.info(
+        {
+          msRead,
+          msWritten,
+          msChecked: Math.round(performance.now() - started),
+          offers,
+          bytes: written.bytes,
+        },
+        'feed written and self-checked',
+      );
       const problems: string[] = [];
       if (!xml.ok) problems.push(`catalog.xml does not parse: ${xml.error}`);
       else {
-        if (xml.offers !== written.offers) problems.push(`catalog.xml has ${xml.offers} offers, ${written.offers} were written`);
-        else if (xml.idsSha256 !== written.idsSha256) problems.push('the offer ids in catalog.xml differ from those written');
-        if (xml.categories !== categoriesCount) problems.push(`catalog.xml has ${xml.categories} categories, ${categoriesCount} were written`);
-        if (xml.bytes !== written.bytes) problems.push(`catalog.xml has ${xml.bytes} bytes, ${written.bytes} were written`);
+        if (xml.offers !== written.offers)
+          problems.push(`catalog.xml has ${xml.offers} offers, ${written.offers} were written`);
+        else if (xml.idsSha256 !== written.idsSha256)
+          problems.push('the offer ids in catalog.xml differ from those written');
+        if (xml.categories !== categoriesCount)
+          problems.push(`catalog.xml has ${xml.categories} categories, ${categoriesCount} were written`);
+        if (xml.bytes !== written.bytes)
+          problems.push(`catalog.xml has ${xml.bytes} bytes, ${written.bytes} were written`);
       }
       if (!gz.ok) problems.push(gz.error ?? 'catalog.xml.gz does not decompress');
-      else if (gz.sha256 !== xml.sha256) problems.push('catalog.xml.gz does not decompress to the same bytes as catalog.xml');
+      else if (gz.sha256 !== xml.sha256)
+        problems.push('catalog.xml.gz does not decompress to the same bytes as catalog.xml');
       if (problems.length > 0) {
-        throw new AppError('feed.self_check_failed', `Self-check failed, nothing published: ${problems.join('; ')}`, {
-          details: { problems },
-        });
+        throw new AppError(
+          'feed.self_check_failed',
+          `Self-check failed, nothing published: ${problems.join('; ')}`,
+          {
+            details: { problems },
+          },
+        );
       }
       bytes = xml.bytes;
       gzBytes = gz.gzBytes;
@@ -220,9 +252,15 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
     else if (current && manifest && current.manifest.contentSha256 === manifest.contentSha256) {
       status = 'unchanged';
       version = current.manifest.version;
-      reason = 'the catalog is the same as the published one: nothing published (ETag and Last-Modified stay)';
+      reason =
+        'the catalog is the same as the published one: nothing published (ETag and Last-Modified stay)';
     } else {
-      const gate = publishGate(current?.manifest.offers ?? null, offers, config.feedMaxDrop, Boolean(options.force));
+      const gate = publishGate(
+        current?.manifest.offers ?? null,
+        offers,
+        config.feedMaxDrop,
+        Boolean(options.force),
+      );
       if (!gate.ok) {
         status = 'refused';
         exitCode = 3;

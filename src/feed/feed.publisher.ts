@@ -17,7 +17,12 @@ export type GateVerdict = { ok: true } | { ok: false; reason: string };
  * The publish gate (design §6): never a feed without offers, and never one that loses more than
  * `maxDrop` of the offers published before, unless forced.
  */
-export function publishGate(previousOffers: number | null, offers: number, maxDrop: number, force: boolean): GateVerdict {
+export function publishGate(
+  previousOffers: number | null,
+  offers: number,
+  maxDrop: number,
+  force: boolean,
+): GateVerdict {
   if (force) return { ok: true };
   if (offers === 0) return { ok: false, reason: 'the new feed has no offers' };
   if (previousOffers && previousOffers > 0) {
@@ -85,7 +90,10 @@ export async function pruneVersions(feedsDir: string, current: string, keep: num
 
 /** Version directory names sort by time: 20261129T213500Z-<sha256 prefix>. */
 export function versionName(at: Date, sha256: string): string {
-  return `${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${sha256.slice(0, 12)}`;
+  return `${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${sha256.slice(0, 12)}`;
 }
 
 export { readCurrentFeed };

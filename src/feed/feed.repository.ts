@@ -2,7 +2,8 @@ import type { Queryable } from '../db/pool.ts';
 import type { FeedManifest } from './feed.layout.ts';
 
 export type RunKind = 'feed' | 'validate';
-export type RunStatus = 'running' | 'published' | 'unchanged' | 'refused' | 'failed' | 'validated' | 'dry_run';
+export type RunStatus =
+  'running' | 'published' | 'unchanged' | 'refused' | 'failed' | 'validated' | 'dry_run';
 
 export async function insertRun(db: Queryable, kind: RunKind): Promise<number> {
   const { rows } = await db.query<{ id: string }>(
@@ -20,7 +21,14 @@ export async function finishRun(
   await db.query(
     `update rr_sync.runs set status = $2, exit_code = $3, summary = $4, report = $5, error = $6, finished_at = now()
       where id = $1`,
-    [id, outcome.status, outcome.exitCode, JSON.stringify(outcome.summary), JSON.stringify(outcome.report), outcome.error ?? null],
+    [
+      id,
+      outcome.status,
+      outcome.exitCode,
+      JSON.stringify(outcome.summary),
+      JSON.stringify(outcome.report),
+      outcome.error ?? null,
+    ],
   );
 }
 

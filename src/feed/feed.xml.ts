@@ -63,7 +63,11 @@ export function offerXml(o: Offer): string {
   if (o.oldPrice !== null) s += `<oldprice>${o.oldPrice}</oldprice>`;
   for (const c of o.categoryIds) s += `<categoryId>${c}</categoryId>`;
   s += `<picture>${escapeText(o.picture)}</picture><name>${escapeText(o.name)}</name>`;
-  s += el('vendor', o.vendor) + el('model', o.model) + el('typePrefix', o.typePrefix) + el('description', o.description);
+  s +=
+    el('vendor', o.vendor) +
+    el('model', o.model) +
+    el('typePrefix', o.typePrefix) +
+    el('description', o.description);
   for (const p of o.params) {
     s += `<param name="${escapeAttr(p.name)}"${p.unit === undefined ? '' : ` unit="${escapeAttr(p.unit)}"`}>${escapeText(p.value)}</param>`;
   }
@@ -72,7 +76,8 @@ export function offerXml(o: Offer): string {
     if (st.available !== null) s += `<available>${st.available}</available>`;
     if (st.price !== null) s += `<price>${st.price}</price>`;
     if (st.oldPrice !== null) s += `<oldprice>${st.oldPrice}</oldprice>`;
-    s += el('url', st.url) + el('picture', st.picture) + el('name', st.name) + el('description', st.description);
+    s +=
+      el('url', st.url) + el('picture', st.picture) + el('name', st.name) + el('description', st.description);
     s += '</stock>';
   }
   return `${s}</offer>\n`;

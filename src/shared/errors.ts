@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'demo.schema_not_demo',
   'upstream.unreachable',
   'job.already_running',
+  'interrupted',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -42,6 +43,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   'demo.schema_not_demo': EXIT.badConfig,
   'upstream.unreachable': EXIT.unreachable,
   'job.already_running': EXIT.failure,
+  interrupted: EXIT.failure,
   internal: EXIT.failure,
 };
 

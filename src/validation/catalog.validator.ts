@@ -25,7 +25,13 @@ export function validateCategories(raw: RawCategory[], report: RunReport): Categ
   for (const c of raw) {
     const problem = checkId(c.id);
     if (problem) {
-      report.add({ code: `category.id.${problem}` as ReasonCode, entity: 'category', id: c.id, field: 'id', value: c.id });
+      report.add({
+        code: `category.id.${problem}` as ReasonCode,
+        entity: 'category',
+        id: c.id,
+        field: 'id',
+        value: c.id,
+      });
       continue;
     }
     const id = c.id!;
@@ -92,7 +98,13 @@ export function validateCategories(raw: RawCategory[], report: RunReport): Categ
   function leaveOut(id: string, code: ReasonCode, value?: string | null) {
     if (state.get(id) === 'out') return;
     state.set(id, 'out');
-    report.add({ code, entity: 'category', id, field: 'parent_id', value: value ?? candidates.get(id)?.parentId });
+    report.add({
+      code,
+      entity: 'category',
+      id,
+      field: 'parent_id',
+      value: value ?? candidates.get(id)?.parentId,
+    });
   }
 
   return [...candidates.values()].filter((c) => state.get(c.id) === 'ok').sort(byNumericId);
@@ -106,7 +118,8 @@ export function validateWarehouses(raw: RawWarehouse[], report: RunReport): Set<
       report.add({ code: 'warehouse.id.invalid', entity: 'warehouse', id: w.id, field: 'id', value: w.id });
       continue;
     }
-    if (ids.has(w.id!)) report.add({ code: 'warehouse.id.duplicate', entity: 'warehouse', id: w.id, field: 'id' });
+    if (ids.has(w.id!))
+      report.add({ code: 'warehouse.id.duplicate', entity: 'warehouse', id: w.id, field: 'id' });
     ids.add(w.id!);
   }
   return ids;

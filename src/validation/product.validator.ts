@@ -7,9 +7,9 @@ import {
   checkPrice,
   checkUrl,
   codePointLength,
+  cleanedOrNull,
   compareDecimal,
   parseBool,
-  sanitizeText,
 } from './validation.rules.ts';
 
 export interface Param {
@@ -55,8 +55,6 @@ export interface ValidationContext {
   report: RunReport;
 }
 
-const TEXT_FIELDS = ['name', 'vendor', 'model', 'type_prefix', 'description'] as const;
-
 function parseList(value: string | null): string[] | null {
   if (value === null) return [];
   const v = value.trim();
@@ -70,7 +68,11 @@ function parseList(value: string | null): string[] | null {
       return null;
     }
   }
-  if (v.startsWith('{')) return v.slice(1, -1).split(',').map((s) => s.trim().replace(/^"|"$/g, ''));
+  if (v.startsWith('{'))
+    return v
+      .slice(1, -1)
+      .split(',')
+      .map((s) => s.trim().replace(/^"|"$/g, ''));
   return v.split(/[\s,;]+/).filter(Boolean);
 }
 
@@ -92,35 +94,48 @@ function parseParams(value: string | null): { params: Param[]; bad: boolean } {
   }
   const params: Param[] = [];
   let bad = false;
-  const push = (name: unknown, val: unknown, unit?: unknown) => {
-    const n = scalarText(name)?.trim();
-    const v = scalarText(val);
-    const u = unit === undefined || unit === null ? undefined : scalarText(unit)?.trim();
-    if (!n || v === null || (unit !== undefined && unit !== null && !u)) {
-      bad = true;
-      return;
-    }
-    params.push(u ? { name: n, value: v, unit: u } : { name: n, value: v });
-  };
   if (Array.isArray(data)) {
     for (const p of data) {
       if (p && typeof p === 'object' && !Array.isArray(p)) {
         const o = p as Record<string, unknown>;
-        push(o.name, o.value, o.unit);
+        if (!pushParam(params, o.name, o.value, o.unit)) bad = true;
       } else bad = true;
     }
   } else if (data && typeof data === 'object') {
     for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
       if (v === null) continue;
-      push(k, v);
+      if (!pushParam(params, k, v, undefined)) bad = true;
     }
   } else if (data !== null) bad = true;
   return { params, bad };
 }
 
+function pushParam(params: Param[], name: unknown, val: unknown, unit: unknown): boolean {
+  const n = scalarText(name)?.trim();
+  const v = scalarText(val);
+  const u = unit === undefined || unit === null ? undefined : scalarText(unit)?.trim();
+  if (!n || v === null || (unit !== undefined && unit !== null && !u)) return false;
+  params.push(u ? { name: n, value: v, unit: u } : { name: n, value: v });
+  return true;
+}
+
+/** Trimmed text with XML-forbidden characters removed (reported once per field), or null. */
+function cleanText(report: RunReport, id: string, field: string, value: string | null): string | null {
+  if (value === null) return null;
+  const cleaned = cleanedOrNull(value);
+  if (cleaned !== null) report.add({ code: 'product.text.invalid_chars', entity: 'product', id, field });
+  const t = (cleaned ?? value).trim();
+  return t === '' ? null : t;
+}
+
+function issue(report: RunReport, code: ReasonCode, id: string, field: string, value?: string | null): void {
+  report.add({ code, entity: 'product', id, field, value });
+}
+
 /**
  * Apply design §4 to all rows of one product id. Returns the cleaned offer, or null when the
- * product is left out; every problem goes to the report with its reason code.
+ * product is left out; every problem goes to the report with its reason code. (Hot path: one call
+ * per product, so no closures or per-call objects beyond the offer itself.)
  */
 export function validateProduct(group: ProductGroup, ctx: ValidationContext): Offer | null {
   const { report } = ctx;
@@ -129,101 +144,117 @@ export function validateProduct(group: ProductGroup, ctx: ValidationContext): Of
   const idProblem = checkId(rawId);
   if (idProblem) {
     for (const r of group.rows) {
-      report.add({ code: `product.id.${idProblem}` as ReasonCode, entity: 'product', id: r[P.id], field: 'id', value: r[P.id] });
+      report.add({
+        code: `product.id.${idProblem}` as ReasonCode,
+        entity: 'product',
+        id: r[P.id],
+        field: 'id',
+        value: r[P.id],
+      });
     }
     return null;
   }
   const id = rawId!;
   if (group.rows.length > 1) {
     for (let i = 0; i < group.rows.length; i++) {
-      report.add({ code: 'product.id.duplicate', entity: 'product', id, field: 'id', value: `row ${i + 1} of ${group.rows.length}` });
+      issue(report, 'product.id.duplicate', id, 'id', `row ${i + 1} of ${group.rows.length}`);
     }
     return null;
   }
-  const errors: ReasonCode[] = [];
-  const fail = (code: ReasonCode, field: string, value?: string | null) => {
-    errors.push(code);
-    report.add({ code, entity: 'product', id, field, value });
-  };
-  const warn = (code: ReasonCode, field: string, value?: string | null) =>
-    report.add({ code, entity: 'product', id, field, value });
+  let errors = 0;
 
   const groupId = row[P.groupId];
   if (groupId !== null) {
-    const gp = checkId(groupId);
-    if (gp) fail('product.group_id.invalid', 'group_id', groupId);
-    else if (ctx.groupIdCollisions.has(groupId)) warn('group.id_is_product_id', 'group_id', groupId);
+    if (checkId(groupId)) {
+      issue(report, 'product.group_id.invalid', id, 'group_id', groupId);
+      errors++;
+    } else if (ctx.groupIdCollisions.has(groupId))
+      issue(report, 'group.id_is_product_id', id, 'group_id', groupId);
   }
 
-  const text: Record<(typeof TEXT_FIELDS)[number], string | null> = {
-    name: row[P.name],
-    vendor: row[P.vendor],
-    model: row[P.model],
-    type_prefix: row[P.typePrefix],
-    description: row[P.description],
-  };
-  for (const f of TEXT_FIELDS) {
-    const v = text[f];
-    if (v === null) continue;
-    const clean = sanitizeText(v);
-    if (clean.changed) warn('product.text.invalid_chars', f);
-    const t = clean.text.trim();
-    text[f] = t === '' ? null : t;
-  }
-  if (text.name === null) fail('product.name.missing', 'name');
-  else if (codePointLength(text.name) > 120) warn('product.name.too_long', 'name', text.name);
+  const name = cleanText(report, id, 'name', row[P.name]);
+  if (name === null) {
+    issue(report, 'product.name.missing', id, 'name');
+    errors++;
+  } else if (name.length > 120 && codePointLength(name) > 120)
+    issue(report, 'product.name.too_long', id, 'name', name);
 
   const url = row[P.url];
   const urlProblem = checkUrl(url);
-  if (urlProblem) fail(`product.url.${urlProblem}` as ReasonCode, 'url', url);
+  if (urlProblem) {
+    issue(report, `product.url.${urlProblem}` as ReasonCode, id, 'url', url);
+    errors++;
+  }
   const picture = row[P.picture];
   const picProblem = checkUrl(picture);
-  if (picProblem) fail(`product.picture.${picProblem}` as ReasonCode, 'picture_url', picture);
+  if (picProblem) {
+    issue(report, `product.picture.${picProblem}` as ReasonCode, id, 'picture_url', picture);
+    errors++;
+  }
 
   const price = checkPrice(row[P.price]);
-  if ('problem' in price) fail(`product.price.${price.problem}` as ReasonCode, 'price', row[P.price]);
+  if ('problem' in price) {
+    issue(report, `product.price.${price.problem}` as ReasonCode, id, 'price', row[P.price]);
+    errors++;
+  }
 
   const available = parseBool(row[P.available]);
-  if (available === null || available === undefined) fail('product.available.invalid', 'available', row[P.available]);
+  if (available === null || available === undefined) {
+    issue(report, 'product.available.invalid', id, 'available', row[P.available]);
+    errors++;
+  }
 
   const listed = parseList(row[P.categoryIds]);
   const categoryIds: string[] = [];
   if (listed === null || listed.length === 0) {
-    fail('product.category.missing', 'category_ids', row[P.categoryIds]);
+    issue(report, 'product.category.missing', id, 'category_ids', row[P.categoryIds]);
+    errors++;
   } else {
     for (const c of listed) {
       if (ctx.categories.has(c)) {
         if (!categoryIds.includes(c)) categoryIds.push(c);
-      } else warn('product.category.unknown', 'category_ids', c);
+      } else issue(report, 'product.category.unknown', id, 'category_ids', c);
     }
-    if (categoryIds.length === 0) fail('product.category.none_valid', 'category_ids', row[P.categoryIds]);
+    if (categoryIds.length === 0) {
+      issue(report, 'product.category.none_valid', id, 'category_ids', row[P.categoryIds]);
+      errors++;
+    }
   }
 
-  if (errors.length > 0 || 'problem' in price) return null;
+  if (errors > 0 || 'problem' in price) return null;
 
   let oldPrice: string | null = null;
   const rawOld = row[P.oldPrice];
   if (rawOld !== null && rawOld.trim() !== '') {
     const op = checkPrice(rawOld);
     if ('problem' in op) {
-      if (op.problem === 'not_positive') warn('product.old_price.not_greater', 'old_price', rawOld);
-      else warn('product.old_price.invalid', 'old_price', rawOld);
-    } else if (compareDecimal(op.price, price.price) <= 0) warn('product.old_price.not_greater', 'old_price', rawOld);
+      issue(
+        report,
+        op.problem === 'not_positive' ? 'product.old_price.not_greater' : 'product.old_price.invalid',
+        id,
+        'old_price',
+        rawOld,
+      );
+    } else if (compareDecimal(op.price, price.price) <= 0)
+      issue(report, 'product.old_price.not_greater', id, 'old_price', rawOld);
     else oldPrice = op.price;
   }
 
   const { params, bad } = parseParams(row[P.params]);
-  if (bad) warn('product.params.invalid', 'params', row[P.params]);
-  const cleanParams: Param[] = [];
+  if (bad) issue(report, 'product.params.invalid', id, 'params', row[P.params]);
   let paramsChanged = false;
   for (const p of params) {
-    const n = sanitizeText(p.name);
-    const v = sanitizeText(p.value);
-    const u = p.unit === undefined ? undefined : sanitizeText(p.unit);
-    paramsChanged ||= n.changed || v.changed || Boolean(u?.changed);
-    cleanParams.push(u ? { name: n.text, value: v.text, unit: u.text } : { name: n.text, value: v.text });
+    const n = cleanedOrNull(p.name);
+    const v = cleanedOrNull(p.value);
+    const u = p.unit === undefined ? null : cleanedOrNull(p.unit);
+    if (n !== null || v !== null || u !== null) {
+      paramsChanged = true;
+      if (n !== null) p.name = n;
+      if (v !== null) p.value = v;
+      if (u !== null) p.unit = u;
+    }
   }
-  if (paramsChanged) warn('product.text.invalid_chars', 'params');
+  if (paramsChanged) issue(report, 'product.text.invalid_chars', id, 'params');
 
   return {
     id,
@@ -234,81 +265,103 @@ export function validateProduct(group: ProductGroup, ctx: ValidationContext): Of
     oldPrice,
     categoryIds,
     picture: picture!,
-    name: text.name!,
-    vendor: text.vendor,
-    model: text.model,
-    typePrefix: text.type_prefix,
-    description: text.description,
-    params: cleanParams,
-    stocks: validateStocks(id, price.price, group.stocks, ctx),
+    name: name!,
+    vendor: cleanText(report, id, 'vendor', row[P.vendor]),
+    model: cleanText(report, id, 'model', row[P.model]),
+    typePrefix: cleanText(report, id, 'type_prefix', row[P.typePrefix]),
+    description: cleanText(report, id, 'description', row[P.description]),
+    params,
+    stocks: group.stocks.length === 0 ? [] : validateStocks(id, price.price, group.stocks, ctx),
   };
 }
 
-function validateStocks(productId: string, productPrice: string, rows: CopyRow[], ctx: ValidationContext): StockBlock[] {
-  if (rows.length === 0) return [];
+function stockIssue(
+  report: RunReport,
+  code: ReasonCode,
+  productId: string,
+  warehouseId: string | null,
+  field: string,
+  value?: string | null,
+) {
+  report.add({ code, entity: 'stock', id: productId, warehouseId, field, value });
+}
+
+function cleanStockText(
+  report: RunReport,
+  productId: string,
+  wid: string,
+  field: string,
+  value: string | null,
+): string | null {
+  if (value === null) return null;
+  const cleaned = cleanedOrNull(value);
+  if (cleaned !== null) stockIssue(report, 'stock.text.invalid_chars', productId, wid, field);
+  return (cleaned ?? value).trim() || null;
+}
+
+function validateStocks(
+  productId: string,
+  productPrice: string,
+  rows: CopyRow[],
+  ctx: ValidationContext,
+): StockBlock[] {
   const { report } = ctx;
   const blocks: StockBlock[] = [];
-  const perWarehouse = new Map<string, number>();
-  for (const r of rows) {
-    const w = r[S.warehouseId];
-    if (w !== null) perWarehouse.set(w, (perWarehouse.get(w) ?? 0) + 1);
-  }
-  for (const r of rows) {
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
     const wid = r[S.warehouseId];
-    const fail = (code: ReasonCode, field: string, value?: string | null) =>
-      report.add({ code, entity: 'stock', id: productId, warehouseId: wid, field, value });
     if (wid === null || !ctx.warehouses.has(wid)) {
-      fail('stock.unknown_warehouse', 'warehouse_id', wid);
+      stockIssue(report, 'stock.unknown_warehouse', productId, wid, 'warehouse_id', wid);
       continue;
     }
-    if (perWarehouse.get(wid)! > 1) {
-      fail('stock.duplicate', 'warehouse_id', wid);
+    // Rows are ordered by warehouse id, so a repeated warehouse is next to its twin.
+    if (
+      (i > 0 && rows[i - 1][S.warehouseId] === wid) ||
+      (i + 1 < rows.length && rows[i + 1][S.warehouseId] === wid)
+    ) {
+      stockIssue(report, 'stock.duplicate', productId, wid, 'warehouse_id', wid);
       continue;
     }
     const available = parseBool(r[S.available]);
     if (available === undefined) {
-      fail('stock.available.invalid', 'available', r[S.available]);
+      stockIssue(report, 'stock.available.invalid', productId, wid, 'available', r[S.available]);
       continue;
     }
     let price: string | null = null;
     if (r[S.price] !== null) {
       const p = checkPrice(r[S.price]);
       if ('problem' in p) {
-        fail('stock.price.invalid', 'price', r[S.price]);
+        stockIssue(report, 'stock.price.invalid', productId, wid, 'price', r[S.price]);
         continue;
       }
       price = p.price;
     }
     const url = r[S.url];
     if (url !== null && checkUrl(url) !== null) {
-      fail('stock.url.invalid', 'url', url);
+      stockIssue(report, 'stock.url.invalid', productId, wid, 'url', url);
       continue;
     }
     const picture = r[S.picture];
     if (picture !== null && checkUrl(picture) !== null) {
-      fail('stock.picture.invalid', 'picture_url', picture);
+      stockIssue(report, 'stock.picture.invalid', productId, wid, 'picture_url', picture);
       continue;
     }
     let oldPrice: string | null = null;
     if (r[S.oldPrice] !== null) {
       const op = checkPrice(r[S.oldPrice]);
       if (!('problem' in op) && compareDecimal(op.price, price ?? productPrice) > 0) oldPrice = op.price;
-      else fail('stock.old_price.not_greater', 'old_price', r[S.oldPrice]);
+      else stockIssue(report, 'stock.old_price.not_greater', productId, wid, 'old_price', r[S.oldPrice]);
     }
-    let name = r[S.name];
-    let description = r[S.description];
-    for (const [field, v] of [
-      ['name', name],
-      ['description', description],
-    ] as const) {
-      if (v === null) continue;
-      const clean = sanitizeText(v);
-      if (clean.changed) fail('stock.text.invalid_chars', field);
-      const t = clean.text.trim() || null;
-      if (field === 'name') name = t;
-      else description = t;
-    }
-    blocks.push({ id: wid, available, price, oldPrice, url, picture, name, description });
+    blocks.push({
+      id: wid,
+      available,
+      price,
+      oldPrice,
+      url,
+      picture,
+      name: cleanStockText(report, productId, wid, 'name', r[S.name]),
+      description: cleanStockText(report, productId, wid, 'description', r[S.description]),
+    });
   }
   return blocks;
 }

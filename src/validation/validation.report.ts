@@ -82,7 +82,8 @@ export class RunReport {
 
   /** Counts per code with severity, description and the first issues: what the DB keeps. */
   summary(): Record<string, { severity: Severity; count: number; description: string; first: Issue[] }> {
-    const out: Record<string, { severity: Severity; count: number; description: string; first: Issue[] }> = {};
+    const out: Record<string, { severity: Severity; count: number; description: string; first: Issue[] }> =
+      {};
     for (const code of Object.keys(this.totals().byCode) as ReasonCode[]) {
       out[code] = {
         severity: severityOf(code),

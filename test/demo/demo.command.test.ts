@@ -19,6 +19,7 @@ function context(flags: CommandContext['flags'], out: string[], json = false): C
   return {
     flags,
     positionals: [],
+    env: {},
     config: loadConfig({ DATABASE_URL: db.url, CATALOG_SCHEMA: 'cli_store', LOG_LEVEL: 'silent' }),
     logger: silentLogger,
     json,

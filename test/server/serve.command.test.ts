@@ -23,6 +23,7 @@ describe('rr-sync serve', () => {
     const run = serveCommand.run({
       flags: {},
       positionals: [],
+      env: {},
       config: loadConfig({ FEEDS_DIR: feeds.dir, PORT: '0' }),
       logger: silentLogger,
       json: true,
@@ -49,6 +50,7 @@ describe('rr-sync serve', () => {
       const run = serveCommand.run({
         flags: {},
         positionals: [],
+        env: {},
         config: loadConfig({ FEEDS_DIR: feeds.dir, PORT: String(first.port) }),
         logger: silentLogger,
         json: false,

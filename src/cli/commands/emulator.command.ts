@@ -155,8 +155,7 @@ export const emulatorCommand: Command = {
     lenient: { type: 'boolean', description: 'accept what strict validation refuses, and note it' },
   },
   async run(ctx) {
-    // CommandContext has no env yet: take it from ctx when the entry provides it (see README).
-    const env = (ctx as CommandContext & { env?: Record<string, string | undefined> }).env ?? process.env;
+    const env = ctx.env;
     const { options, userPartners } = resolveEmulatorSettings(ctx.flags, env);
     const emu = await startEmulator({ ...options, logger: ctx.logger }).catch((err: unknown) =>
       listenFailure(err, options),

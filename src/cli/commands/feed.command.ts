@@ -16,6 +16,7 @@ async function run(ctx: CommandContext, validateOnly: boolean): Promise<number> 
         validateOnly,
         dryRun: Boolean(ctx.flags['dry-run']),
         force: Boolean(ctx.flags.force),
+        signal: ctx.signal,
         onProgress: progress.update,
       },
     );

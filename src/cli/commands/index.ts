@@ -1,8 +1,49 @@
 import type { Command } from '../command.ts';
-import { demoCommand } from './demo.command.ts';
-import { feedCommand, validateCommand } from './feed.command.ts';
-import { migrateCommand } from './migrate.command.ts';
-import { serveCommand } from './serve.command.ts';
+
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  /** Loaded only when chosen: the emulator, the HTTP server and the demo generator are not
+   * parsed (nor held in memory) by runs that do not need them. */
+  load(): Promise<Command>;
+}
 
 /** Every CLI command. Each lives in a file of its own next to this one. */
-export const COMMANDS: Command[] = [migrateCommand, demoCommand, feedCommand, validateCommand, serveCommand];
+export const COMMANDS: CommandEntry[] = [
+  {
+    name: 'start',
+    summary: 'seed the demo store if needed, build the feed, serve it on PORT until Ctrl-C (npm start)',
+    load: async () => (await import('./start.command.ts')).startCommand,
+  },
+  {
+    name: 'migrate',
+    summary: 'create or upgrade the rr_sync state schema (idempotent, safe to run concurrently)',
+    load: async () => (await import('./migrate.command.ts')).migrateCommand,
+  },
+  {
+    name: 'feed',
+    summary:
+      'read, validate and write the feed; self-check it; publish it atomically unless the gate refuses',
+    load: async () => (await import('./feed.command.ts')).feedCommand,
+  },
+  {
+    name: 'validate',
+    summary: 'validate the catalog and write the run report only (no feed)',
+    load: async () => (await import('./feed.command.ts')).validateCommand,
+  },
+  {
+    name: 'serve',
+    summary: 'serve the published feed (and /healthz) on PORT until Ctrl-C; no database needed',
+    load: async () => (await import('./serve.command.ts')).serveCommand,
+  },
+  {
+    name: 'demo',
+    summary: 'create a deterministic demo store in CATALOG_SCHEMA (--products N, default 10,000)',
+    load: async () => (await import('./demo.command.ts')).demoCommand,
+  },
+  {
+    name: 'emulator',
+    summary: 'run the local Retail Rocket emulator (HTTP/2 TLS + HTTP/1.1) until Ctrl-C',
+    load: async () => (await import('./emulator.command.ts')).emulatorCommand,
+  },
+];

@@ -1,0 +1,70 @@
+import { once } from 'node:events';
+import { migrate } from '../../db/migrate.ts';
+import { demoProductCount, seedDemo } from '../../demo/demo.seed.ts';
+import { runFeedJob } from '../../feed/feed.job.ts';
+import { summaryLine } from '../../feed/feed.summary.ts';
+import { startServer } from '../../server/server.ts';
+import { AppError, EXIT } from '../../shared/errors.ts';
+import type { Command } from '../command.ts';
+import { openDatabases } from '../databases.ts';
+import { createProgress } from '../progress.ts';
+import { DEFAULT_DEMO_PRODUCTS } from './demo.command.ts';
+import { feedUrlFor } from './serve.command.ts';
+
+/**
+ * `npm start`: the whole main job on whatever database is configured (the embedded one on a
+ * fresh machine): seed the demo store if the catalog schema has no products relation, build and
+ * publish the feed, then serve it until Ctrl-C.
+ */
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'seed the demo store if needed, build the feed, serve it on PORT until Ctrl-C (npm start)',
+  flags: {},
+  async run(ctx) {
+    const { config, logger } = ctx;
+    const dbs = await openDatabases(config, logger);
+    try {
+      await migrate(dbs.state, logger);
+      if ((await demoProductCount(dbs.catalog, config.catalogSchema)) === null) {
+        ctx.out(
+          `no ${config.catalogSchema}.products relation: seeding the demo store (${DEFAULT_DEMO_PRODUCTS} products)`,
+        );
+        await seedDemo(
+          dbs.catalog,
+          { schema: config.catalogSchema, products: DEFAULT_DEMO_PRODUCTS },
+          logger,
+        );
+      }
+      const progress = createProgress('feed');
+      const summary = await runFeedJob(
+        { catalog: dbs.catalog, state: dbs.state, config, logger },
+        { onProgress: progress.update },
+      ).finally(progress.done);
+      ctx.out(summaryLine('feed', summary));
+      ctx.out(`run report: ${summary.reportPath}`);
+    } finally {
+      await dbs.close();
+    }
+    const server = await startServer({ config, logger }, { port: config.port }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
+        throw new AppError(
+          'config.invalid',
+          `PORT: ${config.port} is not usable (${err.code}); choose another PORT.`,
+          {
+            cause: err,
+          },
+        );
+      },
+    );
+    ctx.out(
+      `feed URL for Retail Rocket: ${feedUrlFor(config, server.port)}\nserving ${server.url} (Ctrl-C to stop)`,
+    );
+    try {
+      if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
+    } finally {
+      await server.close();
+    }
+    return EXIT.ok;
+  },
+};
