@@ -17,7 +17,6 @@ export function checkId(value: string | null): IdProblem | null {
 }
 
 // C0 controls, DEL and C1 controls.
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Warehouse (stock) ids: 1-50 characters, no control characters, no leading/trailing space. */
@@ -32,7 +31,6 @@ export function isValidWarehouseId(value: string | null): boolean {
 
 export type UrlProblem = 'missing' | 'invalid' | 'too_long';
 // Absolute http(s) URL with a non-empty host and no whitespace or control characters anywhere.
-// eslint-disable-next-line no-control-regex
 const HTTP_URL = /^https?:\/\/[^\s/?#@\u0000-\u001f\u007f]+(?:[/?#][^\s\u0000-\u001f\u007f]*)?$/i;
 
 export function checkUrl(value: string | null): UrlProblem | null {
@@ -84,16 +82,13 @@ export function parseBool(value: string | null): boolean | null | undefined {
 // Code units XML 1.0 forbids: C0 controls other than tab/LF/CR, U+FFFE, U+FFFF, and surrogates
 // that are not part of a pair (astral characters such as emoji are allowed). Exact, and fast:
 // no u flag needed, so the common case is one linear scan.
-// eslint-disable-next-line no-control-regex
 const FORBIDDEN =
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-// eslint-disable-next-line no-control-regex
 const FORBIDDEN_ALL =
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 // Cheap pre-check: a plain character class scans fastest; only text that contains a control,
 // U+FFFE/FFFF or any surrogate (emoji are pairs) needs the exact test with lookarounds.
-// eslint-disable-next-line no-control-regex
 const SUSPECT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/;
 
 /** Remove characters XML 1.0 forbids; `changed` tells whether any was removed. */
