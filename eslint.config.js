@@ -20,6 +20,10 @@ export default tseslint.config(
         performance: 'readonly',
         structuredClone: 'readonly',
         setImmediate: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
+        queueMicrotask: 'readonly',
+        NodeJS: 'readonly',
       },
     },
     rules: {
