@@ -83,6 +83,14 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
   const feedsDir = config.feedsDir;
   await mkdir(feedsDir, { recursive: true });
   const lock = await acquireJobLock(deps.state, 'feed');
+  // Sweep before this run creates its own temporary files: they share the prefix.
+  let swept: string[];
+  try {
+    swept = await sweepTemp(feedsDir);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
   const record = !options.dryRun;
   let runId: number | null = null;
   const tmpDir = path.join(feedsDir, `${TEMP_PREFIX}${Date.now()}-${process.pid}`);
@@ -92,7 +100,6 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
   let writer: FeedWriter | null = null;
   const workers: Worker[] = [];
   try {
-    const swept = await sweepTemp(feedsDir);
     if (swept.length) logger.warn({ swept }, 'removed temporary files of an interrupted earlier run');
     if (record) runId = await insertRun(deps.state, options.validateOnly ? 'validate' : 'feed');
     const log = logger.child({ runId });
