@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import { createGzip, constants as zc, type Gzip } from 'node:zlib';
+import { AppError } from '../shared/errors.ts';
 import { FEED_FILES } from './feed.layout.ts';
 
 const CHUNK = 1 << 20;
@@ -23,7 +24,7 @@ export class FeedWriter {
   private readonly ids = createHash('sha256');
   private idBuf = '';
   offers = 0;
-  private failure: Error | null = null;
+  private failure: AppError | null = null;
 
   constructor(
     readonly dir: string,
@@ -39,7 +40,15 @@ export class FeedWriter {
     this.gzip = createGzip({ level: 1, memLevel: 9, strategy: zc.Z_DEFAULT_STRATEGY, chunkSize: 256 * 1024 });
     this.gzFile = createWriteStream(path.join(dir, FEED_FILES.gz));
     this.gzip.pipe(this.gzFile);
-    for (const s of [this.xml, this.gzip, this.gzFile]) s.on('error', (e: Error) => (this.failure ??= e));
+    for (const s of [this.xml, this.gzip, this.gzFile]) {
+      s.on('error', (e: Error) => {
+        this.failure ??= new AppError(
+          'feed.write_failed',
+          `Writing the feed in ${dir} failed: ${e.message}`,
+          { cause: e },
+        );
+      });
+    }
   }
 
   get xmlPath(): string {
