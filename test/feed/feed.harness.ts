@@ -2,11 +2,14 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { vi } from 'vitest';
+import { main } from '../../src/cli/index.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { FeedJobDeps } from '../../src/feed/feed.job.ts';
 import { FEED_FILES, readCurrentFeed, type FeedManifest } from '../../src/feed/feed.layout.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { product, type ProductRow } from './store.fixture.ts';
 
 export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -74,4 +77,38 @@ export async function tempEntries(feedsDir: string): Promise<string[]> {
 
 export async function versionNames(feedsDir: string): Promise<string[]> {
   return (await readdir(path.join(feedsDir, 'versions')).catch(() => [] as string[])).sort();
+}
+
+/** `n` valid products with ids from `first`, each priced `price`. */
+export function products(n: number, price = '10.50', first = 1): ProductRow[] {
+  return Array.from({ length: n }, (_, i) => product(String(first + i), { price }));
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the CLI in this process (`main(argv, env)`), capturing what it prints. */
+export async function runCli(argv: string[], env: Record<string, string>): Promise<CliRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const capture =
+    (into: string[]) =>
+    (chunk: string | Uint8Array, ...rest: unknown[]) => {
+      into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+      const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      cb?.();
+      return true;
+    };
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation(capture(out) as typeof process.stdout.write);
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation(capture(err) as typeof process.stderr.write);
+  try {
+    const code = await main(argv, env);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
 }
