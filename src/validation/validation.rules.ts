@@ -19,10 +19,14 @@ export function checkId(value: string | null): IdProblem | null {
 // C0 controls, DEL and C1 controls.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** Warehouse (stock) ids: 1-50 characters, no control characters, no leading/trailing space. */
+/**
+ * Warehouse (stock) ids: 1-50 characters, no control characters, no leading/trailing space, and
+ * nothing XML 1.0 forbids (U+FFFE/U+FFFF pass the control check, and PostgreSQL stores them: such
+ * an id written as `<stock id>` made the whole feed fail its self-check).
+ */
 export function isValidWarehouseId(value: string | null): boolean {
   if (value === null || value.length === 0) return false;
-  if (CONTROL.test(value)) return false;
+  if (CONTROL.test(value) || hasXmlForbidden(value)) return false;
   if (/^\s|\s$/u.test(value)) return false;
   let n = 0;
   for (const _ of value) if (++n > 50) return false;
@@ -36,7 +40,9 @@ const HTTP_URL = /^https?:\/\/[^\s/?#@\u0000-\u001f\u007f]+(?:[/?#][^\s\u0000-\u
 export function checkUrl(value: string | null): UrlProblem | null {
   if (value === null || value.trim() === '') return 'missing';
   if (value.length > 512) return 'too_long';
-  if (!HTTP_URL.test(value)) return 'invalid';
+  // A URL is written to the feed as is: a character XML forbids (U+FFFE/U+FFFF, which the pattern
+  // lets through) would break the whole feed, so such a URL is invalid rather than cleaned.
+  if (!HTTP_URL.test(value) || hasXmlForbidden(value)) return 'invalid';
   return null;
 }
 
@@ -90,6 +96,10 @@ const FORBIDDEN_ALL =
 // Cheap pre-check: a plain character class scans fastest; only text that contains a control,
 // U+FFFE/FFFF or any surrogate (emoji are pairs) needs the exact test with lookarounds.
 const SUSPECT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/;
+
+function hasXmlForbidden(value: string): boolean {
+  return SUSPECT.test(value) && FORBIDDEN.test(value);
+}
 
 /** Remove characters XML 1.0 forbids; `changed` tells whether any was removed. */
 export function sanitizeText(value: string): { text: string; changed: boolean } {
