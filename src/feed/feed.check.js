@@ -2,6 +2,7 @@
 // no TypeScript loader of their own (each loader costs a thread and tens of MB).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { SaxesParser } from 'saxes';
 
 /**
@@ -65,6 +66,9 @@ export class FeedChecker {
     this.stack = [];
     /** @type {string | null} */
     this.catalogDate = null;
+    this.seenRoot = false;
+    this.seenShop = false;
+    this.seenOffers = false;
     const p = this.parser;
     // saxes never fetches a DTD and refuses undefined entities. A DOCTYPE that declares entities
     // is refused outright (no entity expansion of any kind: XXE, billion laughs).
@@ -76,10 +80,15 @@ export class FeedChecker {
       const depth = this.stack.length;
       const name = node.name;
       if (depth === 0) {
+        this.seenRoot = true;
         if (name !== 'yml_catalog') this.problem(`root element is <${name}>, expected <yml_catalog>`);
         const d = node.attributes.date;
         this.catalogDate = typeof d === 'string' ? d : null;
         if (!this.catalogDate) this.problem('<yml_catalog> has no date attribute');
+      } else if (depth === 1 && name === 'shop') {
+        this.seenShop = true;
+      } else if (depth === 2 && name === 'offers' && this.stack[1] === 'shop') {
+        this.seenOffers = true;
       } else if (depth === 3 && name === 'offer' && this.stack[2] === 'offers') {
         const id = node.attributes.id;
         if (typeof id !== 'string' || id === '') this.problem(`offer #${this.offers + 1} has no id`);
@@ -144,6 +153,11 @@ export class FeedChecker {
       }
     }
     if (!this.error && this.bytes === 0) this.fail('the file is empty');
+    // Only worth saying of a well-formed <yml_catalog> (otherwise the first problem says more).
+    if (!this.error && this.seenRoot && this.problems.length === 0) {
+      if (!this.seenShop) this.problem('<yml_catalog> has no <shop>');
+      else if (!this.seenOffers) this.problem('<shop> has no <offers>');
+    }
     this.ids.update(this.idBuf);
     const error = this.error ?? this.problems[0];
     return {
@@ -172,4 +186,39 @@ export async function checkFeedFile(path, headerLength = 0) {
   const checker = new FeedChecker(headerLength);
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) checker.write(chunk);
   return checker.end();
+}
+
+/**
+ * Gunzip a .gz file and hash both the compressed and the decompressed bytes. The inflating runs on
+ * the libuv thread pool, so this costs the calling thread little.
+ * @param {string} path
+ * @returns {Promise<{ ok: boolean, error?: string, sha256: string, gzSha256: string, bytes: number, gzBytes: number }>}
+ */
+export async function checkGzipFile(path) {
+  const compressed = createHash('sha256');
+  const plain = createHash('sha256');
+  let bytes = 0;
+  let gzBytes = 0;
+  const source = createReadStream(path, { highWaterMark: 1 << 20 });
+  source.on('data', (c) => {
+    compressed.update(c);
+    gzBytes += c.length;
+  });
+  try {
+    for await (const chunk of source.pipe(createGunzip({ chunkSize: 1 << 20 }))) {
+      plain.update(chunk);
+      bytes += chunk.length;
+    }
+    return { ok: true, gzSha256: compressed.digest('hex'), sha256: plain.digest('hex'), bytes, gzBytes };
+  } catch (e) {
+    source.destroy();
+    return {
+      ok: false,
+      error: `catalog.xml.gz: ${/** @type {Error} */ (e).message}`,
+      sha256: '',
+      gzSha256: '',
+      bytes,
+      gzBytes,
+    };
+  }
 }
