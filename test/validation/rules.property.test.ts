@@ -25,12 +25,13 @@ const RUNS = { numRuns: 2000 };
 const MAX = BigInt(MAX_ID);
 
 /** Code units that sit on some rule's edge. */
+// prettier-ignore
 const EDGE_CHARS = [
   '\t', '\n', '\r', ' ', '\u000b', '\u000c', '\u0000', '\u0001', '\u0008', '\u001f', '\u007f', '\u0080',
   '\u0085', '\u009f', '\u00a0', '\u2028', '\ufeff', '\ud7ff', '\ud800', '\udbff', '\udc00', '\udfff',
   '\ue000', '\ufffd', '\ufffe', '\uffff', '\u{1f600}', '\u{10ffff}', '&', '<', '>', '"', "'", ']', '\\',
   'N', 'é', '0', '1', '9', '.', '+', '-', '/', ':', '?', '#', '@', '０', '١',
-]; // prettier-ignore
+];
 const edgeChar = fc.constantFrom(...EDGE_CHARS);
 const anyCodeUnit = fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n));
 const anyChar = fc.oneof(edgeChar, anyCodeUnit, fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }));
@@ -466,7 +467,15 @@ describe('COPY text format', () => {
 
   it('copyRows gives the same rows however the stream is cut (multi-byte characters too)', async () => {
     // No lone surrogates here: they cannot be encoded as UTF-8 (PostgreSQL never sends them).
-    const utf8Field = fc.option(fc.string({ unit: fc.oneof(edgeChar, fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })).filter((c) => !/^[\ud800-\udfff]$/.test(c)), maxLength: 20 }), { freq: 5 }); // prettier-ignore
+    const utf8Field = fc.option(
+      fc.string({
+        unit: fc
+          .oneof(edgeChar, fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }))
+          .filter((c) => !/^[\ud800-\udfff]$/.test(c)),
+        maxLength: 20,
+      }),
+      { freq: 5 },
+    );
     const rows = fc.array(fc.array(utf8Field, { minLength: 2, maxLength: 2 }), {
       minLength: 1,
       maxLength: 8,
