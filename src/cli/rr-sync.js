@@ -1,6 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The published entry point. The service is written in TypeScript and run through tsx's loader,
 // so there is no build step whose output could go stale.
+// --max-semi-space-size=8: a smaller young generation keeps the peak RSS of a 1M-product feed run
+// under 300 MB (measured: 325 MB with Node's default, 240-250 MB with 8).
 import { register } from 'tsx/esm/api';
 
 register();

@@ -1,17 +1,13 @@
 // Self-check worker, plain JavaScript so that the thread needs no TypeScript loader.
 //
-// mode 'xml': follows the temporary catalog.xml while the writer is still writing it (the main
+// It follows the temporary catalog.xml while the writer is still writing it (the main
 // thread posts how many bytes are on disk) and reads the FILE back, not the writer's buffers, so
-// what is checked is what will be served. mode 'gz': gunzips catalog.xml.gz and hashes both the
-// compressed and the decompressed bytes.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+// what is checked is what will be served.
 import { open } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createGunzip } from 'node:zlib';
 import { FeedChecker } from './feed.check.js';
 
-/** @type {{ mode: 'xml' | 'gz', path: string, headerLength: number }} */
+/** @type {{ path: string, headerLength: number }} */
 const data = workerData;
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 
@@ -76,31 +72,4 @@ async function checkXml() {
   }
 }
 
-async function checkGz() {
-  const compressed = createHash('sha256');
-  const plain = createHash('sha256');
-  let bytes = 0;
-  let gzBytes = 0;
-  const source = createReadStream(data.path, { highWaterMark: 1 << 20 });
-  source.on('data', (c) => {
-    compressed.update(c);
-    gzBytes += c.length;
-  });
-  try {
-    for await (const chunk of source.pipe(createGunzip())) {
-      plain.update(chunk);
-      bytes += chunk.length;
-    }
-    port.postMessage({
-      ok: true,
-      gzSha256: compressed.digest('hex'),
-      sha256: plain.digest('hex'),
-      bytes,
-      gzBytes,
-    });
-  } catch (e) {
-    port.postMessage({ ok: false, error: `catalog.xml.gz: ${/** @type {Error} */ (e).message}` });
-  }
-}
-
-await (data.mode === 'xml' ? checkXml() : checkGz());
+await checkXml();

@@ -10,7 +10,7 @@ import type { Logger } from '../shared/logger.ts';
 import { validateCategories, validateWarehouses } from '../validation/catalog.validator.ts';
 import { validateProduct } from '../validation/product.validator.ts';
 import { RunReport, type ReportCounts } from '../validation/validation.report.ts';
-import type { FeedCheckResult } from './feed.check.js';
+import { checkGzipFile, type FeedCheckResult } from './feed.check.js';
 import { FEED_FILES, readCurrentFeed, type FeedManifest } from './feed.layout.ts';
 import { publishGate, publishVersion, sweepTemp, TEMP_PREFIX, versionName } from './feed.publisher.ts';
 import { finishRun, insertFeedVersion, insertRun, type RunStatus } from './feed.repository.ts';
@@ -60,8 +60,12 @@ export interface FeedJobDeps {
 
 const WORKER_URL = new URL('./feed.check.worker.js', import.meta.url);
 
-function startCheck(mode: 'xml' | 'gz', file: string, headerLength: number) {
-  const worker = new Worker(WORKER_URL, { workerData: { mode, path: file, headerLength } });
+function startCheck(file: string, headerLength: number) {
+  // A small young generation: the checker's garbage is short-lived, and RSS is a budget (design §7).
+  const worker = new Worker(WORKER_URL, {
+    workerData: { path: file, headerLength },
+    resourceLimits: { maxYoungGenerationSizeMb: 12 },
+  });
   const result = new Promise<Record<string, unknown>>((resolve, reject) => {
     worker.once('message', (m) => resolve(m as Record<string, unknown>));
     worker.once('error', reject);
@@ -133,7 +137,7 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
           onXmlWritten: (bytes) => checkPort?.postMessage({ type: 'progress', bytes }),
           corruptXml: options.hooks?.corruptXml,
         });
-        xmlCheck = startCheck('xml', writer.xmlPath, headerLength);
+        xmlCheck = startCheck(writer.xmlPath, headerLength);
         workers.push(xmlCheck.worker);
         checkPort = xmlCheck.worker;
         await writer.write(header);
@@ -193,12 +197,12 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
       writer = null;
       const msWritten = Math.round(performance.now() - started);
       xmlCheck.worker.postMessage({ type: 'done', bytes: written.bytes });
-      const gzCheck = startCheck('gz', path.join(tmpDir, FEED_FILES.gz), 0);
-      workers.push(gzCheck.worker);
-      const [xml, gz] = (await Promise.all([xmlCheck.result, gzCheck.result])) as unknown as [
-        FeedCheckResult,
-        { ok: boolean; error?: string; sha256: string; gzSha256: string; bytes: number; gzBytes: number },
-      ];
+      // The main thread is free now: it verifies the .gz (inflating on the thread pool) while the
+      // worker finishes parsing the .xml.
+      const [xml, gz] = await Promise.all([
+        xmlCheck.result as Promise<unknown> as Promise<FeedCheckResult>,
+        checkGzipFile(path.join(tmpDir, FEED_FILES.gz)),
+      ]);
       logger.info(
         {
           msRead,
