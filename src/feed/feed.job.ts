@@ -13,7 +13,13 @@ import { RunReport, type ReportCounts } from '../validation/validation.report.ts
 import { checkGzipFile, type FeedCheckResult } from './feed.check.js';
 import { FEED_FILES, readCurrentFeed, type FeedManifest } from './feed.layout.ts';
 import { publishGate, publishVersion, sweepTemp, TEMP_PREFIX, versionName } from './feed.publisher.ts';
-import { finishRun, insertFeedVersion, insertRun, type RunStatus } from './feed.repository.ts';
+import {
+  closeAbandonedRuns,
+  finishRun,
+  insertFeedVersion,
+  insertRun,
+  type RunStatus,
+} from './feed.repository.ts';
 import { catalogDate, categoriesXml, FEED_FOOTER, feedHeader, offerXml } from './feed.xml.ts';
 import { FeedWriter } from './feed.writer.ts';
 
@@ -105,7 +111,12 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
   const workers: Worker[] = [];
   try {
     if (swept.length) logger.warn({ swept }, 'removed temporary files of an interrupted earlier run');
-    if (record) runId = await insertRun(deps.state, options.validateOnly ? 'validate' : 'feed');
+    if (record) {
+      // Under the feed lock no other feed or validate run can be alive: any still "running" died.
+      const abandoned = await closeAbandonedRuns(deps.state, ['feed', 'validate']);
+      if (abandoned) logger.warn({ abandoned }, 'marked runs that died without finishing as failed');
+      runId = await insertRun(deps.state, options.validateOnly ? 'validate' : 'feed');
+    }
     const log = logger.child({ runId });
 
     const snapshot = await openCatalogSnapshot(deps.catalog, config.catalogSchema, log);

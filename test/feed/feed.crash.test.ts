@@ -118,5 +118,13 @@ describe('a feed run killed mid-way', () => {
     const published = (await readPublished(h.feedsDir))!;
     expect(published.manifest.version).toBe(next.version);
     expect(sha256(published.xml)).toBe(published.manifest.sha256);
+    // The killed run is not left "running" in the history.
+    const { rows } = await h.deps.state.query<{ status: string; error: string | null }>(
+      "select status, error from rr_sync.runs where kind = 'feed' order by id",
+    );
+    expect(rows.map((r) => r.status)).not.toContain('running');
+    expect(
+      rows.filter((r) => r.status === 'failed' && /ended before the run finished/.test(r.error ?? '')),
+    ).toHaveLength(1);
   }, 120_000);
 });
