@@ -240,20 +240,28 @@ export function validateProduct(group: ProductGroup, ctx: ValidationContext): Of
     else oldPrice = op.price;
   }
 
-  const { params, bad } = parseParams(row[P.params]);
-  if (bad) issue(report, 'product.params.invalid', id, 'params', row[P.params]);
+  const parsed = parseParams(row[P.params]);
+  let { params, bad } = parsed;
   let paramsChanged = false;
+  let emptied = false;
   for (const p of params) {
     const n = cleanedOrNull(p.name);
     const v = cleanedOrNull(p.value);
     const u = p.unit === undefined ? null : cleanedOrNull(p.unit);
     if (n !== null || v !== null || u !== null) {
       paramsChanged = true;
-      if (n !== null) p.name = n;
+      if (n !== null) p.name = n.trim();
       if (v !== null) p.value = v;
-      if (u !== null) p.unit = u;
+      if (u !== null) p.unit = u.trim();
+      // Only removed characters left: blank, a bad entry like any other (else `<param name="">`).
+      if (p.name === '' || p.unit === '') emptied = true;
     }
   }
+  if (emptied) {
+    params = params.filter((p) => p.name !== '' && p.unit !== '');
+    bad = true;
+  }
+  if (bad) issue(report, 'product.params.invalid', id, 'params', row[P.params]);
   if (paramsChanged) issue(report, 'product.text.invalid_chars', id, 'params');
 
   return {
