@@ -90,6 +90,8 @@ export interface CatalogSnapshot {
   products(): AsyncGenerator<ProductGroup[]>;
   /** Stock rows whose product id matched no product row (known after products() finished). */
   readonly orphanStocks: number;
+  /** Called for each such row, as the merge passes it. */
+  onOrphanStock?: (row: CopyRow) => void;
   close(): Promise<void>;
 }
 
@@ -195,6 +197,10 @@ export async function openCatalogSnapshot(
       order by product_id::text collate "C", warehouse_id::text collate "C"`;
 
     let orphanStocks = 0;
+    const orphan = (row: CopyRow) => {
+      orphanStocks++;
+      snapshot.onOrphanStock?.(row);
+    };
     const productCursor = new RowCursor(copyStream(a, productSql));
     const stockCursor = new RowCursor(copyStream(b, stockSql));
 
@@ -230,7 +236,7 @@ export async function openCatalogSnapshot(
             const sid = stockCursor.current()[S.productId];
             if (sid === null || sid > id) break;
             if (sid === id) stocks.push(stockCursor.current());
-            else orphanStocks++;
+            else orphan(stockCursor.current());
             stockCursor.advance();
             stocksLeft = stockCursor.hasBuffered() || (await stockCursor.ready());
           }
@@ -242,14 +248,14 @@ export async function openCatalogSnapshot(
         if (out.length > 0) yield out;
       }
       while (stocksLeft) {
-        orphanStocks++;
+        orphan(stockCursor.current());
         stockCursor.advance();
         stocksLeft = stockCursor.hasBuffered() || (await stockCursor.ready());
       }
       drained = true;
     }
 
-    return {
+    const snapshot: CatalogSnapshot = {
       columns,
       categories: catRows,
       warehouses: whRows,
@@ -261,6 +267,7 @@ export async function openCatalogSnapshot(
       },
       close: release,
     };
+    return snapshot;
   } catch (err) {
     await release();
     throw err;

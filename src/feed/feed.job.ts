@@ -2,7 +2,7 @@ import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
-import { openCatalogSnapshot } from '../catalog/catalog.reader.ts';
+import { openCatalogSnapshot, S } from '../catalog/catalog.reader.ts';
 import type { Config } from '../config.ts';
 import { acquireJobLock } from '../db/locks.ts';
 import { AppError } from '../shared/errors.ts';
@@ -120,6 +120,15 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
     const log = logger.child({ runId });
 
     const snapshot = await openCatalogSnapshot(deps.catalog, config.catalogSchema, log);
+    snapshot.onOrphanStock = (row) =>
+      report.add({
+        code: 'stock.unknown_product',
+        entity: 'stock',
+        id: row[S.productId],
+        warehouseId: row[S.warehouseId],
+        field: 'product_id',
+        value: row[S.productId],
+      });
     let offers = 0;
     let stockBlocks = 0;
     let productRows = 0;
@@ -175,14 +184,6 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
         }
         await report.drain();
         options.onProgress?.({ products: productRows, estimated });
-      }
-      if (snapshot.orphanStocks > 0) {
-        report.add({
-          code: 'stock.unknown_product',
-          entity: 'stock',
-          id: null,
-          value: `${snapshot.orphanStocks} rows`,
-        });
       }
     } finally {
       await snapshot.close();

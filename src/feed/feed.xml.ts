@@ -9,12 +9,13 @@ import type { Offer } from '../validation/product.validator.ts';
  * XML 1.0 forbids.
  */
 
-const TEXT_SPECIAL = /[&<>]/;
+// CR is encoded too: XML end-of-line handling would turn a literal CR (or CRLF) into LF.
+const TEXT_SPECIAL = /[&<>\r]/;
 const ATTR_SPECIAL = /[&<>"\t\n\r]/;
 
 export function escapeText(s: string): string {
   if (!TEXT_SPECIAL.test(s)) return s;
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;');
 }
 
 export function escapeAttr(s: string): string {

@@ -49,7 +49,9 @@ export function validateCategories(raw: RawCategory[], report: RunReport): Categ
       report.add({ code: 'category.name.missing', entity: 'category', id, field: 'name' });
       continue;
     }
-    candidates.set(id, { id, parentId: c.parentId, name });
+    // An empty parent_id means a root, like NULL: views often turn NULL into ''.
+    const parentId = c.parentId === null || c.parentId.trim() === '' ? null : c.parentId;
+    candidates.set(id, { id, parentId, name });
   }
 
   // Resolve each category to ok / left out by walking up its parents once (memoised).

@@ -163,7 +163,9 @@ export function validateProduct(group: ProductGroup, ctx: ValidationContext): Of
   }
   let errors = 0;
 
-  const groupId = row[P.groupId];
+  // An empty group_id means "no group", like NULL: views often turn NULL into ''.
+  const rawGroup = row[P.groupId];
+  const groupId = rawGroup === null || rawGroup.trim() === '' ? null : rawGroup;
   if (groupId !== null) {
     if (checkId(groupId)) {
       issue(report, 'product.group_id.invalid', id, 'group_id', groupId);

@@ -17,7 +17,7 @@ function reference(raw: RawCategory[]): { kept: string[]; codes: Map<string, Tre
   for (const c of raw) {
     if (c.id === null || !/^[1-9][0-9]*$/.test(c.id) || count.get(c.id)! > 1) continue;
     if (!c.name?.trim()) continue;
-    nodes.set(c.id, c.parentId);
+    nodes.set(c.id, c.parentId === null || c.parentId.trim() === '' ? null : c.parentId);
   }
   const onCycle = (id: string) => {
     let cur: string | null | undefined = nodes.get(id);
@@ -89,6 +89,24 @@ describe('validateCategories', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('treats an empty parent_id as a root, like NULL', () => {
+    const report = new RunReport(null);
+    const kept = validateCategories(
+      [
+        { id: '1', parentId: '', name: 'Root' },
+        { id: '2', parentId: ' ', name: 'Root too' },
+        { id: '3', parentId: '1', name: 'Child' },
+      ],
+      report,
+    );
+    expect(kept.map((c) => [c.id, c.parentId])).toEqual([
+      ['1', null],
+      ['2', null],
+      ['3', '1'],
+    ]);
+    expect(report.totals().byCode).toEqual({});
   });
 
   it('handles a long chain and a long cycle', () => {

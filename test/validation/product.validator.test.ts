@@ -58,6 +58,16 @@ describe('validateProduct', () => {
     expect(validate([row('1', { categoryIds: list })]).offer?.categoryIds).toEqual(ids);
   });
 
+  it.each(['', '  '])('treats an empty group_id (%j) as no group, like NULL', (groupId) => {
+    const { offer, codes } = validate([row('1', { groupId })]);
+    expect(offer?.groupId).toBeNull();
+    expect(codes).toEqual({});
+  });
+
+  it('still rejects a group_id that breaks the id rule', () => {
+    expect(validate([row('1', { groupId: 'G-1' })]).codes).toEqual({ 'product.group_id.invalid': 1 });
+  });
+
   it('rejects a category list that is not a list', () => {
     const { offer, codes } = validate([row('1', { categoryIds: '[2' })]);
     expect(offer).toBeNull();

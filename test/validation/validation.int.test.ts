@@ -196,8 +196,7 @@ const EXPECTED: Record<ReasonCode, (string | null)[]> = {
   'stock.picture.invalid': ['202/south'],
   'stock.old_price.not_greater': ['203/north'],
   'stock.text.invalid_chars': ['203/south'],
-  // One issue for all orphan stock rows, without their ids (see the report test below).
-  'stock.unknown_product': [null],
+  'stock.unknown_product': ['998/north', '999/south'],
 };
 
 // prettier-ignore
@@ -323,7 +322,9 @@ describe('validation report (validate only)', () => {
     ).toEqual(expect.arrayContaining(['121:30', '121:999', '122:42', '123:40', '130:999']));
     // Values are cut to 200 characters.
     expect(find('product.url.too_long', '108')?.value).toBe(`${LONG_URL.slice(0, 200)}…`);
-    expect(report.issues.find((i) => i.code === 'stock.unknown_product')?.value).toBe('2 rows');
+    expect(report.issues.filter((i) => i.code === 'stock.unknown_product').map((i) => i.warehouseId)).toEqual(
+      ['north', 'south'],
+    );
   });
 });
 
