@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EmulatorHandle, FeedImportReport } from '../../src/emulator/index.ts';
+import { external } from '../helpers/external.ts';
 import {
   feedXml,
   http1Transport,
@@ -142,10 +143,7 @@ describe('feed pulling', () => {
   it('keeps the previous catalog when a feed is malformed, empty or answered with an error', async () => {
     serve(SMALL, '"ok"');
     await emu.pullFeed();
-    serve(
-      readFileSync('/work/shared/testdata/external/sirian-php-yml-parser/malformed.xml', 'utf8'),
-      '"bad"',
-    );
+    serve(readFileSync(external('sirian-php-yml-parser/malformed.xml'), 'utf8'), '"bad"');
     expect((await emu.pullFeed()).error?.code).toBe('feed.malformed');
     serve(feedXml(''), '"empty"');
     expect((await emu.pullFeed()).error?.code).toBe('feed.empty');
@@ -158,7 +156,7 @@ describe('feed pulling', () => {
   });
 
   it('does not read local files through an external entity (XXE)', async () => {
-    const xxe = readFileSync('/work/shared/testdata/external/sirian-php-yml-parser/xxe.xml', 'utf8');
+    const xxe = readFileSync(external('sirian-php-yml-parser/xxe.xml'), 'utf8');
     const report = (await importFeed(h1, xxe)).json as FeedImportReport;
     expect(report.status).toBe('failed');
     expect(report.error?.code).toBe('feed.external_entity');
@@ -177,7 +175,7 @@ describe('feed pulling', () => {
   });
 
   it('imports a feed that names an external DTD (common in YML) without fetching it', async () => {
-    const xml = readFileSync('/work/shared/testdata/external/sirian-php-yml-parser/yml.xml', 'utf8');
+    const xml = readFileSync(external('sirian-php-yml-parser/yml.xml'), 'utf8');
     expect(xml).toContain('<!DOCTYPE yml_catalog SYSTEM "shops.dtd">');
     const report = (await importFeed(h1, xml)).json as FeedImportReport;
     expect(report).toMatchObject({
@@ -279,7 +277,7 @@ describe('feed validation report', () => {
     ['yandex_products_Ekaterinburg_feed.xml', 36, {}],
     ['yandex_products_Moscow_feed_with_delivery.xml', 36, {}],
   ])('imports the real Yandex feed %s and counts what it accepted', async (file, accepted, ignored) => {
-    const xml = readFileSync(`/work/shared/testdata/external/yandex-ecom-search/${file}`, 'utf8');
+    const xml = readFileSync(external(`yandex-ecom-search/${file}`), 'utf8');
     const offers = xml.match(/<offer\s/g)?.length;
     const report = (await importFeed(h1, xml)).json as FeedImportReport;
     expect(report.status).toBe('imported');
@@ -296,7 +294,7 @@ describe('feed validation report', () => {
   it('refuses the vendor.model Yandex feed whose offers have no <name>, keeping the catalog', async () => {
     await importFeed(h1, SMALL);
     const xml = readFileSync(
-      '/work/shared/testdata/external/yandex-ecom-search/yandex_products_Saint_Petersburg_feed_vendor_type.xml',
+      external('yandex-ecom-search/yandex_products_Saint_Petersburg_feed_vendor_type.xml'),
     );
     const report = (await importFeed(h1, xml.toString('utf8'))).json as FeedImportReport;
     expect(report).toMatchObject({
@@ -310,9 +308,7 @@ describe('feed validation report', () => {
   });
 
   it('decodes a windows-1251 feed by its XML declaration', async () => {
-    const bytes = readFileSync(
-      '/work/shared/testdata/external/lireincore-ymlparser/example-windows-1251.xml',
-    );
+    const bytes = readFileSync(external('lireincore-ymlparser/example-windows-1251.xml'));
     const res = await h1('POST', '/__emulator/feed', {
       raw: bytes,
       headers: { 'content-type': 'application/xml' },

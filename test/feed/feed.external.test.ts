@@ -3,9 +3,10 @@ import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { checkFeedFile } from '../../src/feed/feed.check.js';
+import { EXTERNAL_TESTDATA } from '../helpers/external.ts';
 
 /** Third-party feeds (see its README for origins and licences). */
-const EXTERNAL = '/work/shared/testdata/external';
+const EXTERNAL = EXTERNAL_TESTDATA;
 
 const WELL_FORMED = [
   'yandex-ecom-search/yandex_products_Ekaterinburg_feed.xml',
