@@ -2,7 +2,15 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { Logger } from '../shared/logger.ts';
 import { copyRows, type CopyRow } from './copy-text.ts';
-import { inspectCatalog, listExpr, qualified, textExpr, type CatalogColumns } from './catalog.schema.ts';
+import {
+  inspectCatalog,
+  listExpr,
+  PRODUCT_COLUMNS,
+  qualified,
+  STOCK_COLUMNS,
+  textExpr,
+  type CatalogColumns,
+} from './catalog.schema.ts';
 
 export interface RawCategory {
   id: string | null;
@@ -31,22 +39,6 @@ export const P = {
   description: 12,
   params: 13,
 } as const;
-const PRODUCT_COLUMNS = [
-  'id',
-  'group_id',
-  'name',
-  'url',
-  'picture_url',
-  'price',
-  'old_price',
-  'available',
-  'category_ids',
-  'vendor',
-  'model',
-  'type_prefix',
-  'description',
-  'params',
-];
 
 /** Column positions of a stock row. */
 export const S = {
@@ -60,17 +52,6 @@ export const S = {
   name: 7,
   description: 8,
 } as const;
-const STOCK_COLUMNS = [
-  'product_id',
-  'warehouse_id',
-  'available',
-  'price',
-  'old_price',
-  'url',
-  'picture_url',
-  'name',
-  'description',
-];
 
 /** All rows that share one product id (normally one), with that id's stock rows. */
 export interface ProductGroup {

@@ -26,6 +26,37 @@ export const CATALOG_CONTRACT = {
 } as const;
 
 export type RelationName = keyof typeof CATALOG_CONTRACT;
+
+/** The product columns the reader selects, in this order (positions: `P` in catalog.reader.ts). */
+export const PRODUCT_COLUMNS = [
+  'id',
+  'group_id',
+  'name',
+  'url',
+  'picture_url',
+  'price',
+  'old_price',
+  'available',
+  'category_ids',
+  'vendor',
+  'model',
+  'type_prefix',
+  'description',
+  'params',
+] as const;
+
+/** The stock columns the reader selects, in this order (positions: `S` in catalog.reader.ts). */
+export const STOCK_COLUMNS = [
+  'product_id',
+  'warehouse_id',
+  'available',
+  'price',
+  'old_price',
+  'url',
+  'picture_url',
+  'name',
+  'description',
+] as const;
 /** Column name -> SQL type (format_type), for the columns that exist. */
 export type ColumnTypes = Map<string, string>;
 export type CatalogColumns = Record<RelationName, ColumnTypes>;

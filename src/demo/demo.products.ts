@@ -2,6 +2,7 @@ import type { ProductType } from './demo.catalog.ts';
 import { COLOURS, COUNTRIES, EXTRAS, LEADS, MATERIALS, VENDORS, WAREHOUSES } from './demo.names.ts';
 import { createRandom, deriveSeed, type Random } from './demo.random.ts';
 import type { CopyField } from './demo.copy.ts';
+import { PRODUCT_COLUMNS as READ_PRODUCT_COLUMNS, STOCK_COLUMNS } from '../catalog/catalog.schema.ts';
 
 /** First product id; ids grow by 1 or 2 so the range has gaps. */
 export const FIRST_PRODUCT_ID = 100_000;
@@ -10,35 +11,10 @@ const GROUP_START = 0.125;
 const UPDATED_BASE_MS = Date.UTC(2026, 0, 1);
 const DAY_MS = 86_400_000;
 
-export const PRODUCT_COLUMNS = [
-  'id',
-  'group_id',
-  'name',
-  'url',
-  'picture_url',
-  'price',
-  'old_price',
-  'available',
-  'category_ids',
-  'vendor',
-  'model',
-  'type_prefix',
-  'description',
-  'params',
-  'updated_at',
-] as const;
+/** The reader's product columns plus updated_at, in the order the COPY rows are built. */
+export const PRODUCT_COLUMNS = [...READ_PRODUCT_COLUMNS, 'updated_at'] as const;
 
-export const STOCK_COLUMNS = [
-  'product_id',
-  'warehouse_id',
-  'available',
-  'price',
-  'old_price',
-  'url',
-  'picture_url',
-  'name',
-  'description',
-] as const;
+export { STOCK_COLUMNS };
 
 /**
  * What both passes (products, then stocks) need to agree on. It comes from its own random stream,

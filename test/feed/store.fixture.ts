@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { PRODUCT_COLUMNS, STOCK_COLUMNS } from '../../src/catalog/catalog.schema.ts';
 
 /**
  * A small store schema for feed tests, with text id columns so that any bad value can be stored.
@@ -67,34 +68,6 @@ export function product(id: string | null, over: Partial<ProductRow> = {}): Prod
   };
 }
 
-const PRODUCT_COLS = [
-  'id',
-  'group_id',
-  'name',
-  'url',
-  'picture_url',
-  'price',
-  'old_price',
-  'available',
-  'category_ids',
-  'vendor',
-  'model',
-  'type_prefix',
-  'description',
-  'params',
-] as const;
-const STOCK_COLS = [
-  'product_id',
-  'warehouse_id',
-  'available',
-  'price',
-  'old_price',
-  'url',
-  'picture_url',
-  'name',
-  'description',
-] as const;
-
 /** (Re)create schema `store` holding exactly the given rows. */
 export async function createStore(db: pg.Pool, f: StoreFixture, schema = 'store'): Promise<void> {
   await db.query(`drop schema if exists ${schema} cascade`);
@@ -117,20 +90,20 @@ export async function createStore(db: pg.Pool, f: StoreFixture, schema = 'store'
     await db.query(`insert into ${schema}.warehouses values ($1, $2)`, [w.id, w.name ?? String(w.id)]);
   }
   for (const p of f.products ?? []) {
-    const values = PRODUCT_COLS.map(
+    const values = PRODUCT_COLUMNS.map(
       (c) => (p as unknown as Record<string, string | null | undefined>)[c] ?? null,
     );
     await db.query(
-      `insert into ${schema}.products (${PRODUCT_COLS.join(', ')}) values (${PRODUCT_COLS.map((_, i) => `$${i + 1}`).join(', ')})`,
+      `insert into ${schema}.products (${PRODUCT_COLUMNS.join(', ')}) values (${PRODUCT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
       values,
     );
   }
   for (const s of f.stocks ?? []) {
-    const values = STOCK_COLS.map(
+    const values = STOCK_COLUMNS.map(
       (c) => (s as unknown as Record<string, string | null | undefined>)[c] ?? null,
     );
     await db.query(
-      `insert into ${schema}.product_stocks (${STOCK_COLS.join(', ')}) values (${STOCK_COLS.map((_, i) => `$${i + 1}`).join(', ')})`,
+      `insert into ${schema}.product_stocks (${STOCK_COLUMNS.join(', ')}) values (${STOCK_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
       values,
     );
   }
