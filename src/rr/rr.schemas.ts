@@ -239,20 +239,9 @@ const GroupMemberSchema = z.strictObject({
   params: params.optional(),
 });
 
-export const ProductGroupSchema = z.strictObject({
+/** A group carries the same fields as a product (§3.2.2), with groupId for id, plus its members. */
+export const ProductGroupSchema = ProductSchema.omit({ id: true }).extend({
   groupId: rrId,
-  name: shortText(120),
-  price: positivePrice,
-  url: absUrl,
-  pictureUrl: absUrl,
-  isAvailable: z.boolean(),
-  categoryPaths: list(categoryPath, 100),
-  oldPrice: price.optional(),
-  description: optionalText,
-  vendor: optionalText,
-  model: optionalText,
-  typePrefix: optionalText,
-  params: params.optional(),
   /** Members keyed by product id (§3.2.2). */
   products: z
     .record(z.string().regex(DIGITS, `keys ${ID_RULE}`), GroupMemberSchema)
