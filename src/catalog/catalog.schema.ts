@@ -1,34 +1,7 @@
 import { quoteIdent, type Queryable } from '../db/pool.ts';
 import { AppError } from '../shared/errors.ts';
 
-/** design §3: the four relations and the columns the service reads from each. */
-export const CATALOG_CONTRACT = {
-  categories: { required: ['id', 'parent_id', 'name'], optional: [] },
-  warehouses: { required: ['id', 'name'], optional: [] },
-  products: {
-    required: [
-      'id',
-      'group_id',
-      'name',
-      'url',
-      'picture_url',
-      'price',
-      'old_price',
-      'available',
-      'category_ids',
-    ],
-    optional: ['vendor', 'model', 'type_prefix', 'description', 'params', 'updated_at'],
-  },
-  product_stocks: {
-    required: ['product_id', 'warehouse_id', 'available'],
-    optional: ['price', 'old_price', 'url', 'picture_url', 'name', 'description'],
-  },
-} as const;
-
-export type RelationName = keyof typeof CATALOG_CONTRACT;
-
-/** The product columns the reader selects, in this order (positions: `P` in catalog.reader.ts). */
-export const PRODUCT_COLUMNS = [
+const PRODUCT_REQUIRED = [
   'id',
   'group_id',
   'name',
@@ -38,25 +11,29 @@ export const PRODUCT_COLUMNS = [
   'old_price',
   'available',
   'category_ids',
-  'vendor',
-  'model',
-  'type_prefix',
-  'description',
-  'params',
 ] as const;
+const PRODUCT_OPTIONAL = ['vendor', 'model', 'type_prefix', 'description', 'params'] as const;
+const STOCK_REQUIRED = ['product_id', 'warehouse_id', 'available'] as const;
+const STOCK_OPTIONAL = ['price', 'old_price', 'url', 'picture_url', 'name', 'description'] as const;
 
+/** The product columns the reader selects, in this order (positions: `P` in catalog.reader.ts). */
+export const PRODUCT_COLUMNS = [...PRODUCT_REQUIRED, ...PRODUCT_OPTIONAL] as const;
 /** The stock columns the reader selects, in this order (positions: `S` in catalog.reader.ts). */
-export const STOCK_COLUMNS = [
-  'product_id',
-  'warehouse_id',
-  'available',
-  'price',
-  'old_price',
-  'url',
-  'picture_url',
-  'name',
-  'description',
-] as const;
+export const STOCK_COLUMNS = [...STOCK_REQUIRED, ...STOCK_OPTIONAL] as const;
+
+/**
+ * design §3: the four relations and the columns the service reads from each. Optional columns may
+ * be absent (read as NULL); `updated_at` is part of the contract but not read yet.
+ */
+export const CATALOG_CONTRACT = {
+  categories: { required: ['id', 'parent_id', 'name'], optional: [] },
+  warehouses: { required: ['id', 'name'], optional: [] },
+  products: { required: PRODUCT_REQUIRED, optional: [...PRODUCT_OPTIONAL, 'updated_at'] },
+  product_stocks: { required: STOCK_REQUIRED, optional: STOCK_OPTIONAL },
+} as const;
+
+export type RelationName = keyof typeof CATALOG_CONTRACT;
+
 /** Column name -> SQL type (format_type), for the columns that exist. */
 export type ColumnTypes = Map<string, string>;
 export type CatalogColumns = Record<RelationName, ColumnTypes>;

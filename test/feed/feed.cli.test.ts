@@ -18,8 +18,7 @@ let h: FeedHarness;
 beforeAll(async () => {
   h = await createFeedHarness();
 });
-// A catalog of its own per test: tests share one database, where published version names
-// (time + sha256) must be unique.
+// A catalog of its own per test, so each test publishes a version of its own in the shared database.
 let round = 0;
 beforeEach(async () => {
   await h.resetFeeds();

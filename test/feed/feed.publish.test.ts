@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
-// Every test starts on a day of its own: tests share one database, where version names are unique.
+// Every test starts on a day of its own, so its versions never share a name with another test's.
 let day = 0;
 beforeEach(() => {
   day++;
