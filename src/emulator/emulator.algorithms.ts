@@ -172,6 +172,23 @@ function popularIn(partner: PartnerState, keep: (item: CatalogItem) => boolean):
 }
 
 const related: Algorithm = (input) => coPurchased(input);
+
+const categoryPopular: Algorithm = (i) =>
+  popularIn(i.partner, inCategories(i.partner.catalog, i.categoryIds, []));
+const categoryPopularByPath: Algorithm = (i) =>
+  popularIn(i.partner, inCategories(i.partner.catalog, [], i.categoryPaths));
+const categoryLatest: Algorithm = (i) =>
+  filterIds(
+    i.partner.catalog,
+    latestOrder(i.partner.catalog),
+    inCategories(i.partner.catalog, i.categoryIds, []),
+  );
+const categoryLatestByPath: Algorithm = (i) =>
+  filterIds(
+    i.partner.catalog,
+    latestOrder(i.partner.catalog),
+    inCategories(i.partner.catalog, [], i.categoryPaths),
+  );
 const relatedWithoutCurrentCategory: Algorithm = (input) => {
   const other = sharesCategory(inputCategories(input));
   return filterIds(input.partner.catalog, coPurchased(input), (item) => !other(item));
@@ -199,39 +216,15 @@ export const ALGORITHMS: Record<string, Algorithm> = {
         : popularIn(partner, inCategories(partner.catalog, cats.ids, cats.paths));
     return [...first, ...popularRanking(partner).ids];
   },
-  'categoryrecommendations/popular': (i) =>
-    popularIn(i.partner, inCategories(i.partner.catalog, i.categoryIds, [])),
-  'categoryrecommendations/popularbycategorypath': (i) =>
-    popularIn(i.partner, inCategories(i.partner.catalog, [], i.categoryPaths)),
-  // sale*: the caller keeps only items whose (stock) oldprice > price.
-  'categoryrecommendations/salebypopular': (i) =>
-    popularIn(i.partner, inCategories(i.partner.catalog, i.categoryIds, [])),
-  'categoryrecommendations/salebypopularbycategorypath': (i) =>
-    popularIn(i.partner, inCategories(i.partner.catalog, [], i.categoryPaths)),
-  'categoryrecommendations/latest': (i) =>
-    filterIds(
-      i.partner.catalog,
-      latestOrder(i.partner.catalog),
-      inCategories(i.partner.catalog, i.categoryIds, []),
-    ),
-  'categoryrecommendations/latestbycategorypath': (i) =>
-    filterIds(
-      i.partner.catalog,
-      latestOrder(i.partner.catalog),
-      inCategories(i.partner.catalog, [], i.categoryPaths),
-    ),
-  'categoryrecommendations/salebylatest': (i) =>
-    filterIds(
-      i.partner.catalog,
-      latestOrder(i.partner.catalog),
-      inCategories(i.partner.catalog, i.categoryIds, []),
-    ),
-  'categoryrecommendations/salebylatestbycategorypath': (i) =>
-    filterIds(
-      i.partner.catalog,
-      latestOrder(i.partner.catalog),
-      inCategories(i.partner.catalog, [], i.categoryPaths),
-    ),
+  'categoryrecommendations/popular': categoryPopular,
+  'categoryrecommendations/popularbycategorypath': categoryPopularByPath,
+  // sale*: the same rankings; the caller keeps only items whose (stock) oldprice > price.
+  'categoryrecommendations/salebypopular': categoryPopular,
+  'categoryrecommendations/salebypopularbycategorypath': categoryPopularByPath,
+  'categoryrecommendations/latest': categoryLatest,
+  'categoryrecommendations/latestbycategorypath': categoryLatestByPath,
+  'categoryrecommendations/salebylatest': categoryLatest,
+  'categoryrecommendations/salebylatestbycategorypath': categoryLatestByPath,
   'productrecommendations/alternatives': (i) => popularIn(i.partner, sharesCategory(inputCategories(i))),
   'productrecommendations/related': related,
   'productrecommendations/relatedwithrules': related,
