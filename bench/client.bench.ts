@@ -13,21 +13,18 @@
 import { spawn } from 'node:child_process';
 import diagnostics from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { rootCertificates } from 'node:tls';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { generate } from 'selfsigned';
 import { Agent, request } from 'undici';
 import { DEMO_PARTNER, startEmulator } from '../src/emulator/index.ts';
 import { createRetailRocketClient, type RetailRocketClient, type RrResult } from '../src/rr/index.ts';
 import { silentLogger } from '../src/shared/logger.ts';
+import { createTlsMaterial } from '../src/emulator/emulator.tls.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CALLERS = Number(process.env.BENCH_CALLERS ?? 200);
@@ -56,17 +53,7 @@ async function runEmulatorChild(): Promise<void> {
  * else, so that its p99 minus the latency is the client's own overhead alone.
  */
 async function runBareChild(): Promise<void> {
-  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-    ],
-  });
-  const dir = await mkdtemp(path.join(tmpdir(), 'rr-bench-'));
-  const caFile = path.join(dir, 'ca.pem');
-  await writeFile(caFile, pems.cert);
+  const tls = await createTlsMaterial(undefined, '127.0.0.1');
   const body = JSON.stringify({
     recommendations: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((productId) => ({ productId })),
   });
@@ -80,12 +67,12 @@ async function runBareChild(): Promise<void> {
       res.end(body);
     }, LATENCY_MS);
   };
-  const h2 = http2.createSecureServer({ key: pems.private, cert: pems.cert, allowHTTP1: true }, handler);
+  const h2 = http2.createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: true }, handler);
   const h1 = http.createServer({ keepAliveTimeout: 60_000 }, handler);
   await Promise.all([h2, h1].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
   const port = (s: { address(): unknown }) => (s.address() as AddressInfo).port;
   announce(
-    { h2Url: `https://127.0.0.1:${port(h2)}`, httpUrl: `http://127.0.0.1:${port(h1)}`, caFile },
+    { h2Url: `https://127.0.0.1:${port(h2)}`, httpUrl: `http://127.0.0.1:${port(h1)}`, caFile: tls.caFile },
     async () => {
       h1.closeAllConnections();
       await Promise.all([h2, h1].map((s) => new Promise((r) => s.close(r))));
