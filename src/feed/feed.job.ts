@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { openCatalogSnapshot, S } from '../catalog/catalog.reader.ts';
 import type { Config } from '../config.ts';
 import { acquireJobLock } from '../db/locks.ts';
-import { AppError } from '../shared/errors.ts';
+import { AppError, EXIT } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { validateCategories, validateWarehouses } from '../validation/catalog.validator.ts';
 import { validateProduct } from '../validation/product.validator.ts';
@@ -53,6 +53,8 @@ export interface FeedSummary {
   seconds: number;
   version: string | null;
   reason?: string;
+  /** Set when the publish gate refused (exit 3). */
+  code?: 'feed.gate_refused';
   reportPath: string;
   runId: number | null;
 }
@@ -80,6 +82,70 @@ function startCheck(file: string, headerLength: number) {
   return { worker, result };
 }
 
+/** What the self-check found wrong, comparing the files read back with what was written. */
+function selfCheckProblems(
+  written: { bytes: number; offers: number; idsSha256: string },
+  categories: number,
+  xml: FeedCheckResult,
+  gz: Awaited<ReturnType<typeof checkGzipFile>>,
+): string[] {
+  const problems: string[] = [];
+  if (!xml.ok) problems.push(`catalog.xml does not parse: ${xml.error}`);
+  else {
+    if (xml.offers !== written.offers) {
+      problems.push(`catalog.xml has ${xml.offers} offers, ${written.offers} were written`);
+    } else if (xml.idsSha256 !== written.idsSha256) {
+      problems.push('the offer ids in catalog.xml differ from those written');
+    }
+    if (xml.categories !== categories) {
+      problems.push(`catalog.xml has ${xml.categories} categories, ${categories} were written`);
+    }
+    if (xml.bytes !== written.bytes)
+      problems.push(`catalog.xml has ${xml.bytes} bytes, ${written.bytes} were written`);
+  }
+  if (!gz.ok) problems.push(gz.error ?? 'catalog.xml.gz does not decompress');
+  else if (gz.sha256 !== xml.sha256)
+    problems.push('catalog.xml.gz does not decompress to the same bytes as catalog.xml');
+  return problems;
+}
+
+/** Publish, or why not: unchanged content, the publish gate, a dry run, or validate-only. */
+function decide(
+  current: FeedManifest | null,
+  next: FeedManifest | null,
+  offers: number,
+  config: Config,
+  options: FeedJobOptions,
+): { status: RunStatus; exitCode: number; reason?: string; version: string | null } {
+  if (options.validateOnly || !next) return { status: 'validated', exitCode: EXIT.ok, version: null };
+  if (current && current.contentSha256 === next.contentSha256) {
+    return {
+      status: 'unchanged',
+      exitCode: EXIT.ok,
+      version: current.version,
+      reason: 'the catalog is the same as the published one: nothing published (ETag and Last-Modified stay)',
+    };
+  }
+  const gate = publishGate(current?.offers ?? null, offers, config.feedMaxDrop, Boolean(options.force));
+  if (!gate.ok) {
+    return {
+      status: 'refused',
+      exitCode: EXIT.gateRefused,
+      version: null,
+      reason: `publish gate refused: ${gate.reason}; the published feed stays (use --force to override)`,
+    };
+  }
+  if (options.dryRun) {
+    return {
+      status: 'dry_run',
+      exitCode: EXIT.ok,
+      version: null,
+      reason: 'dry run: the feed was built and checked but not published',
+    };
+  }
+  return { status: 'published', exitCode: EXIT.ok, version: null };
+}
+
 /**
  * The nightly feed job (design §2, §6): read the catalog from one snapshot, validate every item,
  * write catalog.xml + .gz into a temporary directory while a worker thread parses the written
@@ -104,9 +170,7 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
   const record = !options.dryRun;
   let runId: number | null = null;
   const tmpDir = path.join(feedsDir, `${TEMP_PREFIX}${Date.now()}-${process.pid}`);
-  const report = new RunReport(
-    path.join(feedsDir, `${TEMP_PREFIX}${Date.now()}-${process.pid}.issues.ndjson`),
-  );
+  const report = new RunReport(`${tmpDir}.issues.ndjson`);
   let writer: FeedWriter | null = null;
   const workers: Worker[] = [];
   try {
@@ -225,21 +289,7 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
         },
         'feed written and self-checked',
       );
-      const problems: string[] = [];
-      if (!xml.ok) problems.push(`catalog.xml does not parse: ${xml.error}`);
-      else {
-        if (xml.offers !== written.offers)
-          problems.push(`catalog.xml has ${xml.offers} offers, ${written.offers} were written`);
-        else if (xml.idsSha256 !== written.idsSha256)
-          problems.push('the offer ids in catalog.xml differ from those written');
-        if (xml.categories !== categoriesCount)
-          problems.push(`catalog.xml has ${xml.categories} categories, ${categoriesCount} were written`);
-        if (xml.bytes !== written.bytes)
-          problems.push(`catalog.xml has ${xml.bytes} bytes, ${written.bytes} were written`);
-      }
-      if (!gz.ok) problems.push(gz.error ?? 'catalog.xml.gz does not decompress');
-      else if (gz.sha256 !== xml.sha256)
-        problems.push('catalog.xml.gz does not decompress to the same bytes as catalog.xml');
+      const problems = selfCheckProblems(written, categoriesCount, xml, gz);
       if (problems.length > 0) {
         throw new AppError(
           'feed.self_check_failed',
@@ -265,34 +315,15 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
       };
     }
 
-    // Decide.
     const current = await readCurrentFeed(feedsDir);
-    let status: RunStatus;
-    let exitCode = 0;
-    let reason: string | undefined;
-    let version: string | null = null;
-    if (options.validateOnly) status = 'validated';
-    else if (current && manifest && current.manifest.contentSha256 === manifest.contentSha256) {
-      status = 'unchanged';
-      version = current.manifest.version;
-      reason =
-        'the catalog is the same as the published one: nothing published (ETag and Last-Modified stay)';
-    } else {
-      const gate = publishGate(
-        current?.manifest.offers ?? null,
-        offers,
-        config.feedMaxDrop,
-        Boolean(options.force),
-      );
-      if (!gate.ok) {
-        status = 'refused';
-        exitCode = 3;
-        reason = `publish gate refused: ${gate.reason}; the published feed stays (use --force to override)`;
-      } else if (options.dryRun) {
-        status = 'dry_run';
-        reason = 'dry run: the feed was built and checked but not published';
-      } else status = 'published';
-    }
+    const { status, exitCode, reason, ...decided } = decide(
+      current?.manifest ?? null,
+      manifest,
+      offers,
+      config,
+      options,
+    );
+    let version = decided.version;
 
     const seconds = (performance.now() - started) / 1000;
     const header = {
@@ -326,6 +357,7 @@ export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}
       seconds: Math.round(seconds * 100) / 100,
       version,
       ...(reason ? { reason } : {}),
+      ...(status === 'refused' ? { code: 'feed.gate_refused' as const } : {}),
       reportPath: status === 'published' ? path.join(feedsDir, FEED_FILES.report) : lastReport,
     };
     if (runId !== null) {
