@@ -3,13 +3,12 @@ import { migrate } from '../../db/migrate.ts';
 import { demoProductCount, seedDemo } from '../../demo/demo.seed.ts';
 import { runFeedJob } from '../../feed/feed.job.ts';
 import { summaryLine } from '../../feed/feed.summary.ts';
-import { startServer } from '../../server/server.ts';
-import { AppError, EXIT } from '../../shared/errors.ts';
+import { EXIT } from '../../shared/errors.ts';
 import type { Command } from '../command.ts';
 import { openDatabases } from '../databases.ts';
 import { createProgress } from '../progress.ts';
 import { DEFAULT_DEMO_PRODUCTS } from './demo.command.ts';
-import { feedUrlFor } from './serve.command.ts';
+import { feedUrlFor, listenOnPort } from './serve.command.ts';
 
 /**
  * `npm start`: the whole main job on whatever database is configured (the embedded one on a
@@ -45,18 +44,7 @@ export const startCommand: Command = {
     } finally {
       await dbs.close();
     }
-    const server = await startServer({ config, logger }, { port: config.port }).catch(
-      (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
-        throw new AppError(
-          'config.invalid',
-          `PORT: ${config.port} is not usable (${err.code}); choose another PORT.`,
-          {
-            cause: err,
-          },
-        );
-      },
-    );
+    const server = await listenOnPort(config, logger);
     ctx.out(
       `feed URL for Retail Rocket: ${feedUrlFor(config, server.port)}\nserving ${server.url} (Ctrl-C to stop)`,
     );
