@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import { createGzip, constants as zc, type Gzip } from 'node:zlib';
@@ -137,7 +138,6 @@ export class FeedWriter {
 }
 
 async function syncFile(file: string): Promise<void> {
-  const { open } = await import('node:fs/promises');
   const fh = await open(file, 'r+');
   try {
     await fh.sync();
