@@ -44,6 +44,8 @@ const EnvSchema = z.object({
   RR_PRODUCT_API_URL: httpUrl.default('https://api.retailrocket.net/api/1.0/').transform(withSlash),
   RR_TIMEOUT_MS: intIn(1, 60_000).default(500),
   RR_RATE_LIMIT: intIn(1, 100_000).default(600),
+  RR_PUSH_RATE: intIn(1, 100_000).default(100),
+  RR_PUSH_MAX_ATTEMPTS: intIn(1, 1000).default(10),
   RR_CA_FILE: z
     .string()
     .refine((p) => existsSync(p), 'file does not exist')
@@ -81,6 +83,8 @@ export type Config = Readonly<{
     rateLimit: number;
     caFile?: string;
   }>;
+  /** The Product API pusher (design §5): pushes/s, and attempts before a dead letter. */
+  push: Readonly<{ rate: number; maxAttempts: number }>;
   port: number;
   adminToken?: string;
   feedToken?: string;
@@ -125,6 +129,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
   }
   const e = parsed.data;
+  if (e.RR_PUSH_RATE > e.RR_RATE_LIMIT) {
+    // Pushes are bulk calls under the site limit; above it they would starve events and recommendations.
+    throw new AppError(
+      'config.invalid',
+      `Invalid configuration:\n  RR_PUSH_RATE: must not exceed RR_RATE_LIMIT (${e.RR_RATE_LIMIT}) (got "${e.RR_PUSH_RATE}")`,
+      { details: { variables: ['RR_PUSH_RATE'] } },
+    );
+  }
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
     stateDatabaseUrl: e.STATE_DATABASE_URL,
@@ -142,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimit: e.RR_RATE_LIMIT,
       caFile: e.RR_CA_FILE,
     }),
+    push: Object.freeze({ rate: e.RR_PUSH_RATE, maxAttempts: e.RR_PUSH_MAX_ATTEMPTS }),
     port: e.PORT,
     adminToken: e.ADMIN_TOKEN,
     feedToken: e.FEED_TOKEN,
