@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { Logger } from '../shared/logger.ts';
+import { P, S, type ProductGroup, type RawCategory, type RawWarehouse } from './catalog.rows.ts';
 import { copyRows, type CopyRow } from './copy-text.ts';
 import {
   inspectCatalog,
@@ -12,52 +13,7 @@ import {
   type CatalogColumns,
 } from './catalog.schema.ts';
 
-export interface RawCategory {
-  id: string | null;
-  parentId: string | null;
-  name: string | null;
-}
-export interface RawWarehouse {
-  id: string | null;
-  name: string | null;
-}
-
-/** Column positions of a product row as read by PRODUCT_COLUMNS. */
-export const P = {
-  id: 0,
-  groupId: 1,
-  name: 2,
-  url: 3,
-  picture: 4,
-  price: 5,
-  oldPrice: 6,
-  available: 7,
-  categoryIds: 8,
-  vendor: 9,
-  model: 10,
-  typePrefix: 11,
-  description: 12,
-  params: 13,
-} as const;
-
-/** Column positions of a stock row. */
-export const S = {
-  productId: 0,
-  warehouseId: 1,
-  available: 2,
-  price: 3,
-  oldPrice: 4,
-  url: 5,
-  picture: 6,
-  name: 7,
-  description: 8,
-} as const;
-
-/** All rows that share one product id (normally one), with that id's stock rows. */
-export interface ProductGroup {
-  rows: CopyRow[];
-  stocks: CopyRow[];
-}
+export { P, S, type ProductGroup, type RawCategory, type RawWarehouse } from './catalog.rows.ts';
 
 export interface CatalogSnapshot {
   columns: CatalogColumns;
@@ -71,13 +27,11 @@ export interface CatalogSnapshot {
   products(): AsyncGenerator<ProductGroup[]>;
   /** Stock rows whose product id matched no product row (known after products() finished). */
   readonly orphanStocks: number;
-  /** Called for each such row, as the merge passes it. */
-  onOrphanStock?: (row: CopyRow) => void;
   close(): Promise<void>;
 }
 
 /** Reads rows in batches from a COPY stream, with synchronous access inside a batch. */
-class RowCursor {
+export class RowCursor {
   private batch: CopyRow[] = [];
   private i = 0;
   private done = false;
@@ -108,7 +62,7 @@ class RowCursor {
   }
 }
 
-function copyStream(client: pg.PoolClient, sql: string): AsyncIterator<CopyRow[]> {
+export function copyStream(client: pg.PoolClient, sql: string): AsyncIterator<CopyRow[]> {
   const stream = client.query(copyTo(`COPY (${sql}) TO STDOUT`));
   return copyRows(stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
 }
@@ -123,6 +77,10 @@ export async function openCatalogSnapshot(
   pool: pg.Pool,
   schema: string,
   logger: Logger,
+  options: {
+    /** Called for each stock row whose product id matched no product row, as the merge passes it. */
+    onOrphanStock?: (row: CopyRow) => void;
+  } = {},
 ): Promise<CatalogSnapshot> {
   const columns = await inspectCatalog(pool, schema);
   const a = await pool.connect();
@@ -180,7 +138,7 @@ export async function openCatalogSnapshot(
     let orphanStocks = 0;
     const orphan = (row: CopyRow) => {
       orphanStocks++;
-      snapshot.onOrphanStock?.(row);
+      options.onOrphanStock?.(row);
     };
     const productCursor = new RowCursor(copyStream(a, productSql));
     const stockCursor = new RowCursor(copyStream(b, stockSql));

@@ -1,4 +1,4 @@
-import type { RawCategory, RawWarehouse } from '../catalog/catalog.reader.ts';
+import type { RawCategory, RawWarehouse } from '../catalog/catalog.rows.ts';
 import type { ReasonCode } from './validation.codes.ts';
 import type { RunReport } from './validation.report.ts';
 import { checkId, isValidWarehouseId, sanitizeText } from './validation.rules.ts';

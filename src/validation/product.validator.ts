@@ -1,5 +1,4 @@
-import { P, S, type ProductGroup } from '../catalog/catalog.reader.ts';
-import type { CopyRow } from '../catalog/copy-text.ts';
+import { P, S, type CopyRow, type ProductGroup } from '../catalog/catalog.rows.ts';
 import type { ReasonCode } from './validation.codes.ts';
 import type { RunReport } from './validation.report.ts';
 import {
