@@ -14,7 +14,8 @@ import {
   type RunKind,
   type RunStatus,
 } from '../runs/runs.history.ts';
-import { AppError, EXIT } from '../shared/errors.ts';
+import type { AppError } from '../shared/errors.ts';
+import { EXIT } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { RunTrigger } from '../sync/sync.contracts.ts';
 import { RunReport, type ReportCounts } from '../validation/validation.report.ts';
