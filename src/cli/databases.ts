@@ -31,7 +31,8 @@ export async function openDatabases(config: Config, logger: Logger): Promise<Dat
     logger.info({ database: describeDatabase(url) }, 'no DATABASE_URL set: using the embedded PostgreSQL');
   }
   try {
-    const catalog = await connect(url, { max: 6 });
+    // A sync run holds up to six at once: lock, two snapshot readers, state stream and stage, history.
+    const catalog = await connect(url, { max: 10 });
     const state = config.stateDatabaseUrl ? await connect(config.stateDatabaseUrl) : catalog;
     return {
       catalog,

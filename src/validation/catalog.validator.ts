@@ -109,7 +109,14 @@ export function validateCategories(raw: RawCategory[], report: RunReport): Categ
     });
   }
 
-  return [...candidates.values()].filter((c) => state.get(c.id) === 'ok').sort(byNumericId);
+  const kept = [...candidates.values()].filter((c) => state.get(c.id) === 'ok').sort(byNumericId);
+  // The Product API splits categoryPaths on "/" (see src/sync/category.paths.ts for the stand-in).
+  for (const c of kept) {
+    if (c.name.includes('/')) {
+      report.add({ code: 'category.name.slash', entity: 'category', id: c.id, field: 'name', value: c.name });
+    }
+  }
+  return kept;
 }
 
 /** Warehouse ids usable as `<stock id>`: valid and known; duplicates are reported and kept once. */

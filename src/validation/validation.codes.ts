@@ -54,6 +54,10 @@ export const REASON_CODES = {
     'an ancestor category was left out, so this one has no parent in the feed',
   ],
   'category.cycle': ['error', 'the category is part of a parent cycle'],
+  'category.name.slash': [
+    'warning',
+    'the category name contains "/", which the Product API reads as a level separator: in categoryPaths each "/" of the name is sent as "∕" (U+2215); the feed keeps the name as is',
+  ],
   'category.text.invalid_chars': ['warning', 'characters not allowed in XML 1.0 were removed from the name'],
   'warehouse.id.invalid': [
     'error',

@@ -18,7 +18,9 @@ function withDatabase(url: string, database: string): string {
 }
 
 /** A fresh database of its own for one test file (or test), dropped afterwards. */
-export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: { migrate?: boolean; max?: number } = {},
+): Promise<TestDatabase> {
   const adminUrl = inject('adminDatabaseUrl');
   const name = `rrtest_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -26,7 +28,8 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   await admin.query(`create database ${name}`);
   await admin.end();
   const url = withDatabase(adminUrl, name);
-  const pool = createPool(url, { max: 4 });
+  // A sync run holds up to six connections at once (lock, two snapshot readers, state stream, stage).
+  const pool = createPool(url, { max: options.max ?? 10 });
   if (options.migrate ?? true) await migrate(pool, silentLogger);
   return {
     url,

@@ -40,6 +40,7 @@ const CATEGORIES: StoreFixture['categories'] = [
   { id: '1', parent_id: null, name: 'Kitchen' },
   { id: '2', parent_id: '1', name: 'Knives' },
   { id: '3', parent_id: '1', name: 'Pans\u0001' }, // category.text.invalid_chars, kept as "Pans"
+  { id: '4', parent_id: '1', name: 'Pots/Lids' }, // category.name.slash, kept
   { id: null, name: 'no id' }, // category.id.missing
   { id: 'c7', name: 'letters' }, // category.id.not_integer
   { id: '010', name: 'zero' }, // category.id.leading_zero
@@ -186,6 +187,7 @@ const EXPECTED: Record<ReasonCode, (string | null)[]> = {
   'category.parent.rejected': ['31', '32', '42'],
   'category.cycle': ['40', '41', '43'],
   'category.text.invalid_chars': ['3'],
+  'category.name.slash': ['4'],
   'warehouse.id.invalid': [null, ' west', 'e\u0001', `w${U_FFFF}`, 'x'.repeat(51)],
   'warehouse.id.duplicate': ['north'],
   'stock.unknown_warehouse': ['200/ west', '200/nowhere', '200/null'],
@@ -300,7 +302,7 @@ describe('validation report (validate only)', () => {
     expect(summary.offers).toBe(KEPT_OFFERS.length);
     expect(summary.productRowsRead).toBe(PRODUCTS.length);
     expect(summary.rejectedProducts).toBe(PRODUCTS.length - KEPT_OFFERS.length);
-    expect(summary.categories).toBe(3);
+    expect(summary.categories).toBe(4);
     const count = (sev: string) =>
       Object.entries(EXPECTED)
         .filter(([code]) => REASON_CODES[code as ReasonCode][0] === sev)
@@ -355,6 +357,7 @@ describe('the feed built from the same catalog', () => {
       ['1', null, 'Kitchen'],
       ['2', '1', 'Knives'],
       ['3', '1', 'Pans'],
+      ['4', '1', 'Pots/Lids'],
     ]);
   });
 

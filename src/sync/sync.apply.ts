@@ -1,0 +1,358 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { rename, rm } from 'node:fs/promises';
+import type pg from 'pg';
+import { itemKey, type ItemKind } from './sync.contracts.ts';
+import {
+  groupRecord,
+  recordHash,
+  stockRecord,
+  unavailable,
+  type IndexedProduct,
+  type ProductBody,
+} from './product-api.mapping.ts';
+
+/** One Product API record to push (a row of rr_sync.outbox). */
+export interface OutboxItem {
+  key: string;
+  kind: ItemKind;
+  itemId: string;
+  stockId: string | null;
+  body: object;
+  hash: string;
+  change: 'new' | 'changed' | 'unavailable' | 'resync';
+}
+
+export interface ApplyCounts {
+  new: number;
+  changed: number;
+  unavailable: number;
+  unchanged: number;
+  enqueued: number;
+  groupsEnqueued: number;
+}
+
+export interface ApplyOptions {
+  runId: number | null;
+  /** Enqueue every item, except those confirmed since the resync began (resumable). */
+  full: boolean;
+  /** The state was empty: record it from this pass, push nothing (the feed carries it). */
+  baseline: boolean;
+  dryRun: boolean;
+  /** JSON lines, one per enqueued item: {key, kind, fields}. */
+  diffReportPath: string;
+}
+
+const FETCH = 500;
+
+interface Item {
+  key: string;
+  kind: ItemKind;
+  stockId: string | null;
+  body: ProductBody;
+}
+
+function itemsOf(p: IndexedProduct): Item[] {
+  const id = String(p.product.id);
+  const out: Item[] = [{ key: itemKey.product(id), kind: 'product', stockId: null, body: p.product }];
+  for (const [stockId, s] of Object.entries(p.stocks)) {
+    out.push({ key: itemKey.stock(id, stockId), kind: 'stock', stockId, body: stockRecord(p.product, s) });
+  }
+  return out;
+}
+
+/** Top-level fields whose values differ (for the diff report). */
+function changedFields(before: object | undefined, after: object): string[] {
+  if (!before) return Object.keys(after).sort();
+  const a = before as Record<string, unknown>;
+  const b = after as Record<string, unknown>;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => recordHash(a[k] ?? null) !== recordHash(b[k] ?? null)).sort();
+}
+
+class DiffReport {
+  private readonly out;
+  constructor(readonly path: string) {
+    this.out = createWriteStream(`${path}.tmp`);
+  }
+  async line(o: object): Promise<void> {
+    if (!this.out.write(`${JSON.stringify(o)}\n`)) await once(this.out, 'drain');
+  }
+  async close(): Promise<void> {
+    this.out.end();
+    await once(this.out, 'finish');
+    await rename(`${this.path}.tmp`, this.path);
+  }
+  async abort(): Promise<void> {
+    this.out.destroy();
+    await rm(`${this.path}.tmp`, { force: true });
+  }
+}
+
+/** Insert or coalesce outbox rows (one pending row per key; a newer body replaces it in place). */
+async function enqueue(db: pg.PoolClient, items: OutboxItem[], runId: number | null): Promise<number> {
+  if (items.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `insert into rr_sync.outbox as o (key, kind, item_id, stock_id, body, hash, change, run_id)
+     select * , $8::bigint from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[])
+     on conflict (key) do update
+       set body = excluded.body, hash = excluded.hash, change = excluded.change, run_id = excluded.run_id,
+           version = o.version + 1, attempts = 0, next_attempt_at = now(), last_error = null, updated_at = now()
+     where o.hash <> excluded.hash`,
+    [
+      items.map((i) => i.key),
+      items.map((i) => i.kind),
+      items.map((i) => i.itemId),
+      items.map((i) => i.stockId),
+      items.map((i) => JSON.stringify(i.body)),
+      items.map((i) => i.hash),
+      items.map((i) => i.change),
+      runId,
+    ],
+  );
+  return rowCount ?? 0;
+}
+
+/** What Retail Rocket already has for these keys: confirmed since `since`, or pending with that hash. */
+async function knownHashes(
+  db: pg.PoolClient,
+  keys: string[],
+  since: Date | null,
+): Promise<Map<string, Set<string>>> {
+  const { rows } = await db.query<{ key: string; hash: string }>(
+    `select key, hash from rr_sync.pushed where key = any($1) and ($2::timestamptz is null or pushed_at >= $2)
+     union all select key, hash from rr_sync.outbox where key = any($1)`,
+    [keys, since],
+  );
+  const m = new Map<string, Set<string>>();
+  for (const r of rows) {
+    if (!m.has(r.key)) m.set(r.key, new Set());
+    m.get(r.key)!.add(r.hash);
+  }
+  return m;
+}
+
+/**
+ * Apply a sync pass's staged changes (sync_stage on `db`) in ONE transaction: enqueue the Product
+ * API records that differ from what Retail Rocket was given (product base, product x stock, and the
+ * groups they belong to), and record the new state in rr_sync.catalog_items. Work and writes are
+ * proportional to the changes (a full resync: to the catalog). A dry run computes the same and
+ * rolls back. Memory: one FETCH batch and the set of touched group ids.
+ */
+export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise<ApplyCounts> {
+  const counts: ApplyCounts = {
+    new: 0,
+    changed: 0,
+    unavailable: 0,
+    unchanged: 0,
+    enqueued: 0,
+    groupsEnqueued: 0,
+  };
+  const report = new DiffReport(opts.diffReportPath);
+  const dirtyGroups = new Set<string>();
+  let committed = false;
+  await db.query('begin');
+  try {
+    let resyncSince: Date | null = null;
+    if (opts.full && !opts.dryRun) {
+      const { rows } = await db.query<{ id: string; started_at: Date }>(
+        'select id, started_at from rr_sync.resyncs where finished_at is null order by id desc limit 1',
+      );
+      if (rows[0]) resyncSince = rows[0].started_at;
+      else {
+        const ins = await db.query<{ started_at: Date }>(
+          'insert into rr_sync.resyncs (run_id) values ($1) returning started_at',
+          [opts.runId],
+        );
+        resyncSince = ins.rows[0].started_at;
+      }
+    }
+    await db.query(`declare stage_cur no scroll cursor for
+      select s.product_id, s.change, s.group_id, s.body::text as body,
+             c.body::text as old_body, c.gone as old_gone, c.group_id as old_group_id
+        from sync_stage s left join rr_sync.catalog_items c using (product_id)
+       order by s.product_id`);
+    for (;;) {
+      const { rows } = await db.query<{
+        product_id: string;
+        change: string;
+        group_id: string | null;
+        body: string | null;
+        old_body: string | null;
+        old_gone: boolean | null;
+        old_group_id: string | null;
+      }>(`fetch ${FETCH} from stage_cur`);
+      if (rows.length === 0) break;
+      const batch: OutboxItem[] = [];
+      for (const r of rows) {
+        const next = r.body ? (JSON.parse(r.body) as IndexedProduct) : null;
+        const prev = r.old_body ? (JSON.parse(r.old_body) as IndexedProduct) : null;
+        if (r.group_id) dirtyGroups.add(r.group_id);
+        if (r.old_group_id) dirtyGroups.add(r.old_group_id);
+        const after = next ? itemsOf(next) : [];
+        // A product told gone was last given as unavailable: that is what it is compared with.
+        const prevItems = prev ? itemsOf(prev) : [];
+        const before = new Map(
+          prevItems.map((i) => [i.key, r.old_gone ? { ...i, body: unavailable(i.body) } : i]),
+        );
+        for (const item of after) {
+          const old = before.get(item.key);
+          before.delete(item.key);
+          if (opts.baseline) {
+            counts.new++;
+            continue;
+          }
+          const hash = recordHash(item.body);
+          const same = old !== undefined && recordHash(old.body) === hash;
+          if (same && !opts.full) {
+            counts.unchanged++;
+            continue;
+          }
+          if (same) counts.unchanged++;
+          else if (old) counts.changed++;
+          else counts.new++;
+          batch.push({
+            key: item.key,
+            kind: item.kind,
+            itemId: r.product_id,
+            stockId: item.stockId,
+            body: item.body,
+            hash,
+            change: same ? 'resync' : old ? 'changed' : 'new',
+          });
+          await report.line({
+            key: item.key,
+            kind: same ? 'resync' : old ? 'changed' : 'new',
+            fields: changedFields(old?.body, item.body),
+          });
+        }
+        // Items Retail Rocket has that this pass no longer carries: the product left, became
+        // invalid, or lost a stock. The Product API has no delete: they are pushed as unavailable.
+        for (const old of before.values()) {
+          if (r.old_gone) continue; // told already
+          counts.unavailable++;
+          if (opts.baseline) continue;
+          const body = unavailable(old.body);
+          batch.push({
+            key: old.key,
+            kind: old.kind,
+            itemId: r.product_id,
+            stockId: old.stockId,
+            body,
+            hash: recordHash(body),
+            change: 'unavailable',
+          });
+          await report.line({ key: old.key, kind: 'unavailable', fields: ['isAvailable'] });
+        }
+      }
+      let toSend = batch;
+      if (opts.full && batch.length > 0) {
+        const known = await knownHashes(
+          db,
+          batch.map((i) => i.key),
+          resyncSince,
+        );
+        toSend = batch.filter((i) => !known.get(i.key)?.has(i.hash));
+      }
+      counts.enqueued += await enqueue(db, toSend, opts.runId);
+    }
+    await db.query('close stage_cur');
+
+    // The new state: what the published feed (and this run's pushes) give Retail Rocket.
+    await db.query(
+      `insert into rr_sync.catalog_items as c
+         (product_id, group_id, digest, available, gone, category_ids, stock_ids, body, source, run_id, updated_at)
+       select product_id, group_id, digest, available, false,
+              array(select jsonb_array_elements_text(category_ids)), array(select jsonb_array_elements_text(stock_ids)),
+              body, $2, $1, now()
+         from sync_stage where change in ('new', 'changed', 'baseline')
+       on conflict (product_id) do update
+         set group_id = excluded.group_id, digest = excluded.digest, available = excluded.available, gone = false,
+             category_ids = excluded.category_ids, stock_ids = excluded.stock_ids, body = excluded.body,
+             source = excluded.source, run_id = excluded.run_id, updated_at = now()`,
+      [opts.runId, opts.full ? 'resync' : 'feed'],
+    );
+    await db.query(
+      `update rr_sync.catalog_items c
+          set gone = true, available = false, digest = 'gone', run_id = $1, updated_at = now(),
+              body = jsonb_set(c.body, '{product,isAvailable}', 'false')
+         from sync_stage s where s.product_id = c.product_id and s.change = 'gone'`,
+      [opts.runId],
+    );
+
+    if (!opts.baseline) await applyGroups(db, opts, dirtyGroups, resyncSince, counts, report);
+    if (opts.dryRun) {
+      await db.query('rollback');
+    } else {
+      await db.query('commit');
+      committed = true;
+      if (counts.enqueued > 0) await db.query('notify rr_sync_outbox').catch(() => undefined);
+    }
+    await report.close();
+    return counts;
+  } catch (err) {
+    if (!committed) await db.query('rollback').catch(() => undefined);
+    await report.abort();
+    throw err;
+  }
+}
+
+/** Rebuild the productsgroup record of every touched group (every group on a full resync). */
+async function applyGroups(
+  db: pg.PoolClient,
+  opts: ApplyOptions,
+  dirty: Set<string>,
+  resyncSince: Date | null,
+  counts: ApplyCounts,
+  report: DiffReport,
+): Promise<void> {
+  if (!opts.full && dirty.size === 0) return;
+  await db.query(
+    `declare group_cur no scroll cursor for
+       select group_id, jsonb_agg(body->'product' order by product_id) filter (where not gone) as live,
+              jsonb_agg(body->'product' order by product_id) as all_members
+         from rr_sync.catalog_items
+        where group_id is not null and ($1::boolean or group_id = any($2))
+        group by group_id order by group_id`,
+    [opts.full, [...dirty]],
+  );
+  for (;;) {
+    const { rows } = await db.query<{
+      group_id: string;
+      live: ProductBody[] | null;
+      all_members: ProductBody[];
+    }>(`fetch ${FETCH} from group_cur`);
+    if (rows.length === 0) break;
+    const items: OutboxItem[] = rows.map((r) => {
+      const members = r.live ?? r.all_members.map((m) => unavailable(m));
+      const body = groupRecord(r.group_id, members);
+      return {
+        key: itemKey.group(r.group_id),
+        kind: 'group',
+        itemId: r.group_id,
+        stockId: null,
+        body,
+        hash: recordHash(body),
+        change: opts.full ? 'resync' : r.live ? 'changed' : 'unavailable',
+      };
+    });
+    // A group is pushed when its record differs from the last one pushed (or pending).
+    const known = await knownHashes(
+      db,
+      items.map((i) => i.key),
+      opts.full ? resyncSince : null,
+    );
+    const toSend = items.filter((i) => !known.get(i.key)?.has(i.hash));
+    for (const i of toSend) {
+      if (i.change === 'changed' && !known.has(i.key)) i.change = 'new';
+      if (i.change === 'new') counts.new++;
+      else if (i.change === 'unavailable') counts.unavailable++;
+      else counts.changed++;
+      await report.line({ key: i.key, kind: i.change, fields: ['products'] });
+    }
+    const n = await enqueue(db, toSend, opts.runId);
+    counts.enqueued += n;
+    counts.groupsEnqueued += n;
+  }
+  await db.query('close group_cur');
+}

@@ -1,0 +1,225 @@
+import { hash } from 'node:crypto';
+import type pg from 'pg';
+import { copyStream, RowCursor } from '../catalog/catalog.reader.ts';
+import type { OfferSink, PassStart } from '../pipeline/catalog.pass.ts';
+import type { Offer } from '../validation/product.validator.ts';
+import { categoryPaths } from './category.paths.ts';
+import { indexedProduct } from './product-api.mapping.ts';
+import { StageWriter, type StageChange } from './sync.stage.ts';
+
+/** Products counted by the pass (items are counted when the stage is applied). */
+export interface DiffCounts {
+  /** Valid products Retail Rocket did not know. */
+  newProducts: number;
+  /** Valid products whose feed text or category paths changed since Retail Rocket was given them. */
+  changedProducts: number;
+  /** Valid products as Retail Rocket knows them, and the items (base + stocks) they carry. */
+  unchangedProducts: number;
+  unchangedItems: number;
+  /** Known products that left the catalog, or are still in it but were rejected. */
+  goneProducts: number;
+  invalidKnown: number;
+  /** Products Retail Rocket knows and has not been told are gone (the push gate's base). */
+  known: number;
+}
+
+/**
+ * The change detector, as a sink of the catalog pass (design §2 "one pass, two channels"). The
+ * state (rr_sync.catalog_items: one digest per product) is streamed in the same bytewise id order
+ * as the catalog and merged with it, so memory holds one batch of each. Each product's digest is
+ * the hash of the feed text the writer already built, plus its category paths (a renamed category
+ * changes the Product API body but not the offer). Only products whose digest differs are turned
+ * into Product API bodies and staged; nothing durable is written until `apply`.
+ */
+export class DiffSink implements OfferSink {
+  private streamClient: pg.PoolClient | null = null;
+  private stageClient: pg.PoolClient | null = null;
+  private cursor: RowCursor | null = null;
+  private stateLeft = false;
+  private paths = new Map<string, string>();
+  stage: StageWriter | null = null;
+  /** The state is empty: this pass records what the feed carries and pushes nothing (design §7). */
+  baseline = false;
+  readonly counts: DiffCounts = {
+    newProducts: 0,
+    changedProducts: 0,
+    unchangedProducts: 0,
+    unchangedItems: 0,
+    goneProducts: 0,
+    invalidKnown: 0,
+    known: 0,
+  };
+
+  constructor(
+    private readonly state: pg.Pool,
+    private readonly opts: { full: boolean },
+  ) {}
+
+  /** The connection holding the staged rows (the apply step runs on it). */
+  get client(): pg.PoolClient {
+    return this.stageClient!;
+  }
+
+  async start(ctx: PassStart): Promise<void> {
+    this.paths = categoryPaths(ctx.categories);
+    this.stageClient = await this.state.connect();
+    const { rows } = await this.stageClient.query<{ any: boolean }>(
+      'select exists (select 1 from rr_sync.catalog_items) as any',
+    );
+    this.baseline = !rows[0].any;
+    // From here the stage connection is busy with its COPY until end().
+    this.stage = new StageWriter(this.stageClient);
+    await this.stage.open();
+    this.streamClient = await this.state.connect();
+    this.cursor = new RowCursor(
+      copyStream(
+        this.streamClient,
+        'select product_id, digest, gone::text, group_id from rr_sync.catalog_items order by product_id',
+      ),
+    );
+    this.stateLeft = await this.cursor.ready();
+  }
+
+  private async advance(): Promise<void> {
+    this.cursor!.advance();
+    this.stateLeft = this.cursor!.hasBuffered() || (await this.cursor!.ready());
+  }
+
+  /** State rows before `id` belong to products that left the catalog. */
+  private async passGone(id: string): Promise<void> {
+    while (this.stateLeft) {
+      const row = this.cursor!.current();
+      if ((row[0] as string) >= id) return;
+      const wait = this.gone(row, false);
+      if (wait) await wait;
+      await this.advance();
+    }
+  }
+
+  private gone(row: (string | null)[], invalid: boolean): Promise<void> | undefined {
+    if (row[2] === 't') return undefined; // already told
+    this.counts.known++;
+    this.counts.goneProducts++;
+    if (invalid) this.counts.invalidKnown++;
+    return this.stage!.add({
+      productId: row[0] as string,
+      change: 'gone',
+      digest: null,
+      groupId: row[3],
+      available: null,
+      categoryIds: null,
+      stockIds: null,
+      body: null,
+    });
+  }
+
+  offer(offer: Offer, xml: string): Promise<void> | undefined {
+    // Fast path: the state cursor has the row at hand and the product is unchanged.
+    let digest = xml;
+    for (const c of offer.categoryIds) digest += `\n${this.paths.get(c)}`;
+    digest = hash('sha1', digest);
+    const cur = this.cursor!;
+    if (this.stateLeft && cur.hasBuffered()) {
+      const row = cur.current();
+      if (row[0] === offer.id && row[2] === 'f' && row[1] === digest && !this.opts.full) {
+        this.counts.known++;
+        this.counts.unchangedProducts++;
+        this.counts.unchangedItems += 1 + offer.stocks.length;
+        cur.advance();
+        if (!cur.hasBuffered()) return this.refill();
+        return undefined;
+      }
+    }
+    return this.slowOffer(offer, digest);
+  }
+
+  private async refill(): Promise<void> {
+    this.stateLeft = await this.cursor!.ready();
+  }
+
+  private async slowOffer(offer: Offer, digest: string): Promise<void> {
+    await this.passGone(offer.id);
+    let change: StageChange;
+    const row = this.stateLeft ? this.cursor!.current() : null;
+    if (row && row[0] === offer.id) {
+      const wasGone = row[2] === 't';
+      if (!wasGone) this.counts.known++;
+      if (!wasGone && row[1] === digest) {
+        change = 'same';
+        this.counts.unchangedProducts++;
+      } else {
+        change = 'changed';
+        this.counts.changedProducts++;
+      }
+      await this.advance();
+    } else {
+      change = this.baseline ? 'baseline' : 'new';
+      this.counts.newProducts++;
+    }
+    if (change === 'same' && !this.opts.full) {
+      this.counts.unchangedItems += 1 + offer.stocks.length;
+      return;
+    }
+    const indexed = indexedProduct(offer, this.paths);
+    const wait = this.stage!.add({
+      productId: offer.id,
+      change,
+      digest,
+      groupId: offer.groupId,
+      available: offer.available,
+      categoryIds: offer.categoryIds,
+      stockIds: offer.stocks.map((s) => s.id),
+      body: JSON.stringify(indexed),
+    });
+    if (wait) await wait;
+  }
+
+  async rejected(rawId: string | null): Promise<void> {
+    if (rawId === null) return;
+    await this.passGone(rawId);
+    const row = this.stateLeft ? this.cursor!.current() : null;
+    if (row && row[0] === rawId) {
+      // Known, and now invalid: Retail Rocket is told it is unavailable (design §6, push gate).
+      await this.gone(row, true);
+      await this.advance();
+    }
+  }
+
+  async end(): Promise<void> {
+    while (this.stateLeft) {
+      const wait = this.gone(this.cursor!.current(), false);
+      if (wait) await wait;
+      await this.advance();
+    }
+    await this.stage!.close();
+    // The COPY has ended: the streaming connection is clean again.
+    this.streamClient?.release();
+    this.streamClient = null;
+  }
+
+  /** The push gate's verdict (design §6): how many known products would be told unavailable. */
+  gate(maxDrop: number, force: boolean): { ok: true } | { ok: false; reason: string } {
+    const { goneProducts, known } = this.counts;
+    if (force || known === 0 || goneProducts / known <= maxDrop) return { ok: true };
+    return {
+      ok: false,
+      reason: `${goneProducts} of the ${known} products Retail Rocket knows left the catalog or became invalid (${(
+        (goneProducts / known) *
+        100
+      ).toFixed(1)} %, FEED_MAX_DROP=${maxDrop}) and would be pushed as unavailable`,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    // A connection left in the middle of a COPY cannot be reused: discard it.
+    this.streamClient?.release(true);
+    this.streamClient = null;
+    if (this.stageClient) {
+      await this.stageClient.query('drop table if exists sync_stage').then(
+        () => this.stageClient?.release(),
+        () => this.stageClient?.release(true),
+      );
+    }
+    this.stageClient = null;
+  }
+}
