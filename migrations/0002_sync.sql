@@ -9,7 +9,7 @@
 CREATE TABLE IF NOT EXISTS rr_sync.catalog_items (
   product_id   text COLLATE "C" PRIMARY KEY,
   group_id     text,
-  digest       text        NOT NULL,   -- hash of the offer as last given (feed text + category paths)
+  digest       text        NOT NULL,   -- hash of the offer's feed text as last given; 'gone' once told unavailable
   available    boolean     NOT NULL,
   gone         boolean     NOT NULL DEFAULT false,  -- left the catalog (or became invalid): told unavailable
   category_ids text[]      NOT NULL DEFAULT '{}',
@@ -18,9 +18,16 @@ CREATE TABLE IF NOT EXISTS rr_sync.catalog_items (
   source       text        NOT NULL,   -- feed | resync
   run_id       bigint,
   updated_at   timestamptz NOT NULL DEFAULT now()
-);
+) WITH (fillfactor = 70); -- room for HOT updates: a changed product rewrites no index entry
 CREATE INDEX IF NOT EXISTS catalog_items_group_idx ON rr_sync.catalog_items (group_id) WHERE group_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS catalog_items_stock_idx ON rr_sync.catalog_items USING gin (stock_ids);
+
+-- The category paths (root/.../leaf names) the index's bodies were built with: a renamed category
+-- changes the Product API body of its products without changing their feed text.
+CREATE TABLE IF NOT EXISTS rr_sync.category_paths (
+  id   text COLLATE "C" PRIMARY KEY,
+  path text NOT NULL
+);
 
 -- The push outbox: one pending row per item key, coalesced (a newer change replaces the body in
 -- place and bumps version, so a push of the older body never deletes the newer one).

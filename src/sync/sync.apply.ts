@@ -41,6 +41,8 @@ export interface ApplyOptions {
   dryRun: boolean;
   /** JSON lines, one per enqueued item: {key, kind, fields}. */
   diffReportPath: string;
+  /** Set when the category paths changed: recorded with the state. */
+  categoryPaths: ReadonlyMap<string, string> | null;
 }
 
 const FETCH = 500;
@@ -280,6 +282,14 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
       [opts.runId],
     );
 
+    if (opts.categoryPaths) {
+      const paths = opts.categoryPaths;
+      await db.query('delete from rr_sync.category_paths');
+      await db.query(
+        'insert into rr_sync.category_paths (id, path) select * from unnest($1::text[], $2::text[])',
+        [[...paths.keys()], [...paths.values()]],
+      );
+    }
     if (!opts.baseline) await applyGroups(db, opts, dirtyGroups, resyncSince, counts, report);
     if (opts.dryRun) {
       await db.query('rollback');

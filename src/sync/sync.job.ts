@@ -61,6 +61,7 @@ export async function runSyncJob(deps: SyncDeps, options: SyncJobOptions = {}): 
           baseline: diff.baseline,
           dryRun,
           diffReportPath,
+          categoryPaths: diff.pathsChanged ? diff.categoryPaths : null,
         });
         return {
           new: applied.new,
