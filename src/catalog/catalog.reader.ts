@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { APP_NAMES } from '../db/pool.ts';
 import type { Logger } from '../shared/logger.ts';
 import { P, S, type ProductGroup, type RawCategory, type RawWarehouse } from './catalog.rows.ts';
 import { copyRows, type CopyRow } from './copy-text.ts';
@@ -35,12 +36,16 @@ export class RowCursor {
   private batch: CopyRow[] = [];
   private i = 0;
   private done = false;
-  constructor(private readonly source: AsyncIterator<CopyRow[]>) {}
+  constructor(
+    private readonly source: AsyncIterator<CopyRow[]>,
+    private readonly signal?: AbortSignal,
+  ) {}
 
   /** True when a current row is available (loading the next batch if needed). */
   async ready(): Promise<boolean> {
     while (this.i >= this.batch.length) {
       if (this.done) return false;
+      this.signal?.throwIfAborted();
       const next = await this.source.next();
       if (next.done) {
         this.done = true;
@@ -64,14 +69,28 @@ export class RowCursor {
 
 export function copyStream(client: pg.PoolClient, sql: string): AsyncIterator<CopyRow[]> {
   const stream = client.query(copyTo(`COPY (${sql}) TO STDOUT`));
+  // pg-copy-streams reports a lost connection by emitting 'error' without ending the stream: with
+  // no reader yet attached that would crash the process, and a reader attached later would wait
+  // for ever. Destroying with the error makes every read, now or later, fail with it.
+  stream.on('error', (err) => {
+    if (!stream.destroyed) stream.destroy(err);
+  });
   return copyRows(stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
 }
+
+/** Name the connection's role for pg_stat_activity, then open the snapshot transaction (one round trip). */
+const beginAs = (name: string) =>
+  `set application_name = '${name}'; begin isolation level repeatable read read only`;
 
 /**
  * Open one consistent view of the store catalog: two connections share a snapshot
  * (pg_export_snapshot), one streams products and the other stock rows, both ordered by id as bytes
  * (COLLATE "C", which JavaScript's string order matches for the ids that can be valid), and the two
  * streams are merged here. Memory holds one COPY batch per stream, never the catalog.
+ *
+ * A lost connection fails the products() iteration with its error (db.unreachable once coerced);
+ * an aborted `signal` (e.g. the job lock's connection died) fails it with the signal's reason at
+ * the next batch.
  */
 export async function openCatalogSnapshot(
   pool: pg.Pool,
@@ -80,6 +99,8 @@ export async function openCatalogSnapshot(
   options: {
     /** Called for each stock row whose product id matched no product row, as the merge passes it. */
     onOrphanStock?: (row: CopyRow) => void;
+    /** Aborting fails the products() iteration with the signal's reason at the next batch. */
+    signal?: AbortSignal;
   } = {},
 ): Promise<CatalogSnapshot> {
   const columns = await inspectCatalog(pool, schema);
@@ -89,18 +110,22 @@ export async function openCatalogSnapshot(
   const release = async () => {
     for (const c of [a, b]) {
       if (!c) continue;
-      // A connection left in the middle of a COPY cannot be reused: discard it.
+      // A connection left in the middle of a COPY cannot be reused: discard it. A reused one
+      // loses its role name, so pg_stat_activity never shows a stale snapshot-a/b.
       if (drained) {
-        await c.query('rollback').catch(() => undefined);
-        c.release();
+        const ok = await c.query('rollback; reset application_name').then(
+          () => true,
+          () => false,
+        );
+        c.release(ok ? undefined : true);
       } else c.release(true);
     }
   };
   try {
-    await a.query('begin isolation level repeatable read read only');
+    await a.query(beginAs(APP_NAMES.snapshotProducts));
     const { rows: snap } = await a.query<{ id: string }>('select pg_export_snapshot() as id');
     b = await pool.connect();
-    await b.query('begin isolation level repeatable read read only');
+    await b.query(beginAs(APP_NAMES.snapshotStocks));
     if (!/^[0-9A-F-]+$/i.test(snap[0].id)) throw new Error(`unexpected snapshot id ${snap[0].id}`);
     await b.query(`set transaction snapshot '${snap[0].id}'`);
 
@@ -140,8 +165,8 @@ export async function openCatalogSnapshot(
       orphanStocks++;
       options.onOrphanStock?.(row);
     };
-    const productCursor = new RowCursor(copyStream(a, productSql));
-    const stockCursor = new RowCursor(copyStream(b, stockSql));
+    const productCursor = new RowCursor(copyStream(a, productSql), options.signal);
+    const stockCursor = new RowCursor(copyStream(b, stockSql), options.signal);
 
     /**
      * Yields the product groups completed by each COPY batch as one array: consumers then work

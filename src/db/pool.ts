@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { AppError } from '../shared/errors.ts';
+import { AppError, isDatabaseUnreachable, markDatabaseConnectionError } from '../shared/errors.ts';
 
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
@@ -20,42 +20,60 @@ export function redactUrl(url: string): string {
   return url.replace(/(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 }
 
+/** `application_name` of each connection role, so operators (and tests) can tell them apart in pg_stat_activity. */
+export const APP_NAMES = {
+  pool: 'rr-sync',
+  lock: 'rr-sync:lock',
+  snapshotProducts: 'rr-sync:snapshot-a',
+  snapshotStocks: 'rr-sync:snapshot-b',
+} as const;
+
 export function createPool(url: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 5,
-    application_name: options.applicationName ?? 'rr-catalog-sync',
+    application_name: options.applicationName ?? APP_NAMES.pool,
     connectionTimeoutMillis: 10_000,
+    // A peer that vanished without a FIN/RST (cable, NAT, failover) is found within about a minute
+    // instead of the kernel's two-hour default.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle client that dies (server restart) must not crash the process.
   pool.on('error', () => undefined);
+  // Neither may a client that dies while checked out (a run's lock or snapshot connection, a
+  // state write): pg emits 'error' on it, which without a listener ends the process. The error
+  // also fails the client's queries, which is how the run learns of it; marking it lets
+  // coerceError call it db.unreachable even when it is a bare socket error.
+  pool.on('connect', (client) => client.on('error', markDatabaseConnectionError));
   return pool;
 }
 
-const UNREACHABLE_CODES = new Set([
+/** Socket-level failures, known here to come from the database connection. */
+const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
   'EHOSTUNREACH',
+  'ENETUNREACH',
   'ETIMEDOUT',
   'ECONNRESET',
+  'EPIPE',
   'EAI_AGAIN',
 ]);
-const UNREACHABLE_SQLSTATES = new Set(['28P01', '28000', '3D000', '57P03', '53300']);
 
 /** Map a connection failure to `db.unreachable` (exit 4), naming host, port and database only. */
 export function asUnreachable(err: unknown, url: string): unknown {
   const e = err as { code?: string; message?: string };
   const isConnErr =
-    (e?.code && (UNREACHABLE_CODES.has(e.code) || UNREACHABLE_SQLSTATES.has(e.code))) ||
-    /timeout expired|Connection terminated/i.test(e?.message ?? '');
+    (typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) ||
+    /^(ERR_SSL_|ERR_TLS_)|CERT|SELF_SIGNED/.test(e?.code ?? '') ||
+    isDatabaseUnreachable(err);
   if (!isConnErr) return err;
   const reason = (e.message ?? String(err)).replace(url, describeDatabase(url));
   return new AppError(
     'db.unreachable',
     `Cannot reach PostgreSQL at ${describeDatabase(url)}: ${redactUrl(reason)}`,
-    {
-      cause: err,
-    },
+    { cause: err },
   );
 }
 

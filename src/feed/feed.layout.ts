@@ -43,6 +43,8 @@ export interface FeedManifest {
   publishedAt: string;
   /** The `yml_catalog date` attribute written into the file. */
   catalogDate: string;
+  /** rr_sync.runs id of the run that published it (lets a later run repair the history). */
+  runId?: number | null;
 }
 
 export const versionsDir = (feedsDir: string) => path.join(feedsDir, 'versions');

@@ -61,17 +61,22 @@ async function replaceSymlink(linkPath: string, target: string): Promise<void> {
 
 /**
  * Move a checked temporary directory into versions/ and make it current atomically, then keep
- * only the newest `keep` versions (the current one is never removed).
+ * only the newest `keep` versions (the current one is never removed). The manifest names the run
+ * (`runId`) so that a later run can record the version if this one cannot. An aborted `signal`
+ * (the job lock was lost: another instance may be publishing) stops it before the swap.
  */
 export async function publishVersion(
   feedsDir: string,
   tmpDir: string,
   manifest: FeedManifest,
   keep: number,
+  options: { runId?: number | null; signal?: AbortSignal } = {},
 ): Promise<FeedManifest> {
+  if (options.runId !== undefined) manifest.runId = options.runId;
   await writeFile(path.join(tmpDir, FEED_FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
   await mkdir(versionsDir(feedsDir), { recursive: true });
   const target = versionDir(feedsDir, manifest.version);
+  options.signal?.throwIfAborted();
   await rename(tmpDir, target);
   await replaceSymlink(currentLink(feedsDir), path.join('versions', manifest.version));
   for (const f of [FEED_FILES.xml, FEED_FILES.gz, FEED_FILES.report]) {

@@ -19,3 +19,19 @@ export async function insertFeedVersion(db: Queryable, runId: number | null, m: 
     [runId, m.version, m.sha256, m.contentSha256, m.gzSha256, m.offers, m.bytes, m.gzBytes, m.publishedAt],
   );
 }
+
+/**
+ * Record run `id` as published because its feed is live, whatever it recorded last (failed, or
+ * still running when its process lost the database). True when the row changed.
+ */
+export async function markRunPublished(db: Queryable, id: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update rr_sync.runs
+        set status = 'published', finished_at = coalesce(finished_at, now()),
+            error = 'the feed went live, but recording it failed at first'
+                    || coalesce(': ' || error, '') || '; recorded later'
+      where id = $1 and status <> 'published'`,
+    [id],
+  );
+  return (rowCount ?? 0) > 0;
+}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { acquireJobLock } from '../db/locks.ts';
+import { recordRunFailure, repairHistory } from '../feed/feed.history.ts';
 import { FEED_FILES, readCurrentFeed, type FeedManifest } from '../feed/feed.layout.ts';
 import { publishGate, publishVersion, sweepTemp, TEMP_PREFIX, versionName } from '../feed/feed.publisher.ts';
 import { insertFeedVersion } from '../feed/feed.repository.ts';
@@ -14,8 +15,7 @@ import {
   type RunKind,
   type RunStatus,
 } from '../runs/runs.history.ts';
-import type { AppError } from '../shared/errors.ts';
-import { EXIT } from '../shared/errors.ts';
+import { coerceError, EXIT } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { RunTrigger } from '../sync/sync.contracts.ts';
 import { RunReport, type ReportCounts } from '../validation/validation.report.ts';
@@ -160,6 +160,7 @@ export async function runCatalogJob<R>(
       // Under the lock no other catalog run can be alive: any still "running" died.
       const abandoned = await closeAbandonedRuns(deps.state, ['feed', 'validate', 'sync', 'resync']);
       if (abandoned) logger.warn({ abandoned }, 'marked runs that died without finishing as failed');
+      await repairHistory(deps.state, feedsDir, logger);
       runId = await insertRun(deps.state, spec.kind, spec.trigger);
     }
     const log = logger.child({ runId });
@@ -169,7 +170,7 @@ export async function runCatalogJob<R>(
     const pass = await runCatalogPass(
       { catalog: deps.catalog, schema: config.catalogSchema, logger: log, report },
       sinks,
-      { signal: spec.signal, onProgress: spec.onProgress },
+      { signal: spec.signal, onProgress: spec.onProgress, lockLost: lock.signal },
     );
     const built: BuiltFeed | null = feed ? await feed.finish(started) : null;
     const current = await readCurrentFeed(feedsDir);
@@ -218,7 +219,10 @@ export async function runCatalogJob<R>(
         version: built.manifest.version,
       });
       await copyFile(path.join(tmpDir, FEED_FILES.report), `${lastReport}.tmp`);
-      await publishVersion(feedsDir, tmpDir, built.manifest, config.feedKeepVersions);
+      await publishVersion(feedsDir, tmpDir, built.manifest, config.feedKeepVersions, {
+        runId,
+        signal: lock.signal,
+      });
       version = built.manifest.version;
       if (runId !== null) await insertFeedVersion(deps.state, runId, built.manifest);
     } else if (record) {
@@ -259,17 +263,8 @@ export async function runCatalogJob<R>(
     }
     return summary;
   } catch (err) {
-    if (runId !== null) {
-      const e = err as AppError;
-      await finishRun(deps.state, runId, {
-        status: 'failed',
-        exitCode: e.exitCode ?? 1,
-        summary: null,
-        report: report.summary(),
-        error: e.message,
-      }).catch(() => undefined);
-    }
-    throw err;
+    if (runId !== null) await recordRunFailure(deps.state, feedsDir, runId, err, report.summary(), logger);
+    throw coerceError(err);
   } finally {
     await feed?.dispose();
     await spec.extension?.dispose();

@@ -43,6 +43,8 @@ export interface PassTotals {
 
 export interface PassOptions {
   signal?: AbortSignal;
+  /** The job lock's connection died: the read stops with the signal's reason (db.unreachable). */
+  lockLost?: AbortSignal;
   onProgress?: (p: { products: number; estimated: number }) => void;
 }
 
@@ -59,6 +61,7 @@ export async function runCatalogPass(
   const { report } = deps;
   const started = performance.now();
   const snapshot = await openCatalogSnapshot(deps.catalog, deps.schema, deps.logger, {
+    signal: options.lockLost,
     onOrphanStock: (row) =>
       report.add({
         code: 'stock.unknown_product',

@@ -69,8 +69,48 @@ export class AppError extends Error {
   }
 }
 
-/** Normalise anything thrown into an Error (graphile's coerceError habit). */
+/**
+ * Errors that a PostgreSQL connection reported as its own death (socket reset, TLS failure): the
+ * pools mark them as they happen, because a bare ECONNRESET could as well come from an HTTP peer.
+ */
+const lostDatabaseConnections = new WeakSet<object>();
+
+export function markDatabaseConnectionError(err: unknown): void {
+  if (typeof err === 'object' && err !== null) lostDatabaseConnections.add(err);
+}
+
+/**
+ * SQLSTATEs that mean "the server cannot serve this session": class 08 (connection exception),
+ * 57P01-57P05 (terminated by an administrator, crash, starting up, idle timeout), too many
+ * connections, and the log-in failures that can only be fixed on the database side.
+ */
+const UNREACHABLE_SQLSTATE = /^(08...|57P0[1-5]|53300|28000|28P01|3D000)$/;
+/** What node-postgres itself says when a connection is gone or never came up. */
+const PG_CONNECTION_MESSAGE =
+  /Connection terminated|not queryable|timeout expired|timeout exceeded when trying to connect|does not support SSL connections/i;
+
+/** True when `err` says the database was lost or could not be reached (exit 4), not that a query was wrong. */
+export function isDatabaseUnreachable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  if (lostDatabaseConnections.has(err)) return true;
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e.code === 'string' && UNREACHABLE_SQLSTATE.test(e.code)) return true;
+  return typeof e.message === 'string' && PG_CONNECTION_MESSAGE.test(e.message);
+}
+
+/**
+ * Normalise anything thrown into an Error (graphile's coerceError habit). A lost or refused
+ * database connection becomes `db.unreachable` (exit 4) wherever it surfaces.
+ */
 export function coerceError(err: unknown): Error {
+  if (err instanceof AppError) return err;
+  if (isDatabaseUnreachable(err)) {
+    return new AppError(
+      'db.unreachable',
+      `PostgreSQL could not be reached or dropped the connection: ${(err as Error).message ?? String(err)}`,
+      { cause: err },
+    );
+  }
   if (err instanceof Error) return err;
   return new Error(typeof err === 'string' ? err : JSON.stringify(err));
 }
