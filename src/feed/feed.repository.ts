@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.ts';
+import { ABANDONED_RUN_ERROR } from '../runs/runs.history.ts';
 import type { FeedManifest } from './feed.layout.ts';
 
 // The run history moved to src/runs (every job records runs); re-exported for existing callers.
@@ -29,9 +30,9 @@ export async function markRunPublished(db: Queryable, id: number): Promise<boole
     `update rr_sync.runs
         set status = 'published', finished_at = coalesce(finished_at, now()),
             error = 'the feed went live, but recording it failed at first'
-                    || coalesce(': ' || error, '') || '; recorded later'
+                    || coalesce(': ' || nullif(error, $2), '') || '; recorded later'
       where id = $1 and status <> 'published'`,
-    [id],
+    [id, ABANDONED_RUN_ERROR],
   );
   return (rowCount ?? 0) > 0;
 }

@@ -45,6 +45,10 @@ export async function finishRun(
   );
 }
 
+/** What a run that died without finishing is recorded with (a later run may correct it). */
+export const ABANDONED_RUN_ERROR =
+  'the process ended before the run finished (killed or crashed); nothing was published';
+
 /**
  * Runs still marked running when a new run holds the job lock died without finishing (killed,
  * machine lost): record them as failed, so the history tells the truth.
@@ -52,9 +56,9 @@ export async function finishRun(
 export async function closeAbandonedRuns(db: Queryable, kinds: RunKind[]): Promise<number> {
   const { rowCount } = await db.query(
     `update rr_sync.runs set status = 'failed', exit_code = 1, finished_at = now(),
-            error = 'the process ended before the run finished (killed or crashed); nothing was published'
+            error = $2
       where status = 'running' and kind = any($1)`,
-    [kinds],
+    [kinds, ABANDONED_RUN_ERROR],
   );
   return rowCount ?? 0;
 }
