@@ -232,6 +232,8 @@ export async function runCatalogJob<R>(
 
     let extension: R | null = null;
     if (spec.extension && decision.status !== 'refused') {
+      // The lock died with its connection: another instance may be applying the same changes.
+      lock.signal.throwIfAborted();
       extension = await spec.extension.apply({
         runId,
         dryRun: Boolean(spec.dryRun),

@@ -28,14 +28,21 @@ async function byName(name: string): Promise<number[]> {
   return rows.map((r) => r.pid);
 }
 
+// pg_locks spans the cluster: other test files hold advisory locks in their own databases.
 const lockHeld = async () =>
-  (await admin.query(`select 1 from pg_locks where locktype = 'advisory' and granted`)).rowCount ?? 0;
+  (
+    await admin.query(
+      `select 1 from pg_locks l join pg_database d on d.oid = l.database
+        where d.datname = current_database() and l.locktype = 'advisory' and l.granted`,
+    )
+  ).rowCount ?? 0;
 
 describe('the job lock connection', () => {
   it('shows as rr-sync:lock while held and goes back to the pool as rr-sync', async () => {
     const lock = await acquireJobLock(pool, 'feed');
     expect(await byName('rr-sync:lock')).toHaveLength(1);
     expect(lock.signal.aborted).toBe(false);
+    expect(await lockHeld()).toBe(1);
     await lock.release();
     expect(await byName('rr-sync:lock')).toEqual([]);
     expect(await lockHeld()).toBe(0);
