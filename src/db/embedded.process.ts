@@ -14,7 +14,8 @@ export type EmbeddedFailure =
   | 'port_in_use'
   | 'password_unknown'
   | 'exited'
-  | 'timeout';
+  | 'timeout'
+  | 'failed';
 
 /** `db.embedded_failed` (exit 4): the message says what failed, where, and what to do. */
 export function embeddedFailure(

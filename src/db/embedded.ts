@@ -47,7 +47,24 @@ export const LEGACY_PASSWORD = 'rr-sync-embedded';
  * Every failure is an AppError (`db.embedded_failed`, exit 4, or `config.invalid` for a taken
  * EMBEDDED_PG_PORT), never an unhandled 'error' event.
  */
-export async function startEmbeddedPostgres(options: {
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  try {
+    return await start(options);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    // A file system error (EMBEDDED_PG_DIR under a file, a read-only disk…) is still a start-up
+    // failure the user can act on, not an "unexpected failure".
+    const reason = (err as NodeJS.ErrnoException).message ?? String(err);
+    throw embeddedFailure(
+      'failed',
+      `The embedded PostgreSQL (EMBEDDED_PG_DIR ${path.resolve(options.dir)}) could not start: ${reason}`,
+      { dataDir: path.resolve(options.dir) },
+      err,
+    );
+  }
+}
+
+interface EmbeddedOptions {
   dir: string;
   /** EMBEDDED_PG_PORT; unset: a free port, remembered in the data directory. */
   port?: number;
@@ -58,7 +75,9 @@ export async function startEmbeddedPostgres(options: {
   database?: string;
   /** Tests: PostgreSQL binaries other than the packaged ones. */
   binaries?: Binaries;
-}): Promise<EmbeddedServer> {
+}
+
+async function start(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const { logger } = options;
   const systemDir = path.resolve(options.systemDir ?? '/var/lib/rr-sync');
   // A taken EMBEDDED_PG_PORT fails before anything is created on disk.

@@ -253,6 +253,19 @@ describe('embedded PostgreSQL start-up failures are clear errors with an exit co
     });
   });
 
+  it('an EMBEDDED_PG_DIR that cannot be created is db.embedded_failed (exit 4) naming it', async () => {
+    const file = path.join(work, 'a-file');
+    await writeFile(file, 'not a directory');
+    const dir = path.join(file, 'pg');
+    const err = await failure(startEmbeddedPostgres({ dir, systemDir, logger: silentLogger }));
+    expect(err.code).toBe('db.embedded_failed');
+    expect(err.exitCode).toBe(4);
+    expect(err.details).toMatchObject({ reason: 'failed', dataDir: dir });
+    expect(err.message).toContain(
+      `EMBEDDED_PG_DIR ${dir}) could not start: EEXIST: file already exists, mkdir '${file}'`,
+    );
+  });
+
   it('a binary that is not executable is db.embedded_failed (exit 4) naming the file', async () => {
     const binaries = await copyBinaries(path.join(work, 'noexec'));
     await chmod(binaries.postgres, 0o644);
