@@ -63,7 +63,11 @@ const EnvSchema = z.object({
   TZ: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   EMBEDDED_PG_DIR: z.string().min(1).default('./.data/pg'),
-  EMBEDDED_PG_PORT: intIn(1, 65535).default(54329),
+  EMBEDDED_PG_PORT: intIn(1, 65535).optional(),
+  EMBEDDED_PG_SYSTEM_DIR: z
+    .string()
+    .refine((p) => path.isAbsolute(p), 'must be an absolute path')
+    .default('/var/lib/rr-sync'),
 });
 
 export type Config = Readonly<{
@@ -93,7 +97,8 @@ export type Config = Readonly<{
   syncCron: string;
   timeZone?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
-  embeddedPg: Readonly<{ dir: string; port: number }>;
+  /** `port` unset: a free port, remembered per data directory. */
+  embeddedPg: Readonly<{ dir: string; port?: number; systemDir: string }>;
 }>;
 
 /** Variables whose values are secret: a config error names them but never echoes their value. */
@@ -163,7 +168,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncCron: e.SYNC_CRON,
     timeZone: e.TZ,
     logLevel: e.LOG_LEVEL,
-    embeddedPg: Object.freeze({ dir: path.resolve(e.EMBEDDED_PG_DIR), port: e.EMBEDDED_PG_PORT }),
+    embeddedPg: Object.freeze({
+      dir: path.resolve(e.EMBEDDED_PG_DIR),
+      port: e.EMBEDDED_PG_PORT,
+      systemDir: e.EMBEDDED_PG_SYSTEM_DIR,
+    }),
   });
 }
 

@@ -25,6 +25,7 @@ export async function openDatabases(config: Config, logger: Logger): Promise<Dat
     embedded = await startEmbeddedPostgres({
       dir: config.embeddedPg.dir,
       port: config.embeddedPg.port,
+      systemDir: config.embeddedPg.systemDir,
       logger,
     });
     url = embedded.url;

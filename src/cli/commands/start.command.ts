@@ -12,43 +12,57 @@ import { feedUrlFor, listenOnPort } from './serve.command.ts';
 
 /**
  * `npm start`: the whole main job on whatever database is configured (the embedded one on a
- * fresh machine): seed the demo store if the catalog schema has no products relation, build and
- * publish the feed, then serve it until Ctrl-C.
+ * fresh machine): seed the demo store if needed, build and publish the feed, then serve it
+ * until Ctrl-C.
  */
 export const startCommand: Command = {
   name: 'start',
-  summary: 'seed the demo store if needed, build the feed, serve it on PORT until Ctrl-C (npm start)',
-  flags: {},
+  summary:
+    'build the feed (seeding the demo store on the embedded database), serve it on PORT until Ctrl-C (npm start)',
+  usage: 'start [--demo] [--json]',
+  flags: {
+    demo: {
+      type: 'boolean',
+      description:
+        'seed the demo store into CATALOG_SCHEMA when it has no products relation, also on DATABASE_URL',
+    },
+  },
   async run(ctx) {
     const { config, logger } = ctx;
-    const dbs = await openDatabases(config, logger);
-    try {
-      await migrate(dbs.state, logger);
-      if ((await demoProductCount(dbs.catalog, config.catalogSchema)) === null) {
-        ctx.out(
-          `no ${config.catalogSchema}.products relation: seeding the demo store (${DEFAULT_DEMO_PRODUCTS} products)`,
-        );
-        await seedDemo(
-          dbs.catalog,
-          { schema: config.catalogSchema, products: DEFAULT_DEMO_PRODUCTS },
-          logger,
-        );
-      }
-      const progress = createProgress('feed');
-      const summary = await runFeedJob(
-        { catalog: dbs.catalog, state: dbs.state, config, logger },
-        { onProgress: progress.update },
-      ).finally(progress.done);
-      ctx.out(summaryLine('feed', summary));
-      ctx.out(`run report: ${summary.reportPath}`);
-    } finally {
-      await dbs.close();
-    }
+    // Bind first: a busy PORT must stop the command before it seeds or publishes anything. The
+    // server meanwhile serves the previously published feed (or 503 before the first one).
     const server = await listenOnPort(config, logger);
-    ctx.out(
-      `feed URL for Retail Rocket: ${feedUrlFor(config, server.port)}\nserving ${server.url} (Ctrl-C to stop)`,
-    );
     try {
+      const dbs = await openDatabases(config, logger);
+      try {
+        await migrate(dbs.state, logger);
+        // The demo goes only where it cannot hurt: the embedded database, or on request. On a
+        // real store a missing relation (a CATALOG_SCHEMA typo) is catalog.relation_missing from
+        // the feed job, never a fake catalog published over the real feed.
+        const seed = dbs.embedded || Boolean(ctx.flags.demo);
+        if (seed && (await demoProductCount(dbs.catalog, config.catalogSchema)) === null) {
+          ctx.out(
+            `no ${config.catalogSchema}.products relation: seeding the demo store (${DEFAULT_DEMO_PRODUCTS} products)`,
+          );
+          await seedDemo(
+            dbs.catalog,
+            { schema: config.catalogSchema, products: DEFAULT_DEMO_PRODUCTS },
+            logger,
+          );
+        }
+        const progress = createProgress('feed');
+        const summary = await runFeedJob(
+          { catalog: dbs.catalog, state: dbs.state, config, logger },
+          { onProgress: progress.update, signal: ctx.signal },
+        ).finally(progress.done);
+        ctx.out(summaryLine('feed', summary));
+        ctx.out(`run report: ${summary.reportPath}`);
+      } finally {
+        await dbs.close();
+      }
+      ctx.out(
+        `feed URL for Retail Rocket: ${feedUrlFor(config, server.port)}\nserving ${server.url} (Ctrl-C to stop)`,
+      );
       if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
     } finally {
       await server.close();
