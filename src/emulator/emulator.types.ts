@@ -60,7 +60,13 @@ export interface BehaviourSettings {
 export type FeedRequiredTag = 'url' | 'price' | 'categoryId' | 'picture' | 'name' | 'available';
 
 export interface EmulatorOptions {
+  /** Address to listen on (default 127.0.0.1). Anything but loopback needs `adminToken`. */
   host?: string;
+  /**
+   * When set, `/__emulator/*` (except `/__emulator/health`) needs `Authorization: Bearer <token>`.
+   * At least 16 characters; never logged.
+   */
+  adminToken?: string;
   port?: number;
   httpPort?: number;
   partners?: PartnerCredentials[];

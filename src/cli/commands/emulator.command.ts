@@ -6,6 +6,7 @@ import {
   type EmulatorOptions,
   type PartnerCredentials,
 } from '../../emulator/index.ts';
+import { credentialsProblem } from '../../emulator/emulator.credentials.ts';
 import { redactUrl } from '../../emulator/emulator.feed.ts';
 import { AppError, EXIT } from '../../shared/errors.ts';
 import type { Command, CommandContext } from '../command.ts';
@@ -21,6 +22,7 @@ const ENV_BY_FLAG = {
   'delay-ms': 'EMULATOR_DELAY_MS',
   'error-rate': 'EMULATOR_ERROR_RATE',
   'data-dir': 'EMULATOR_DATA_DIR',
+  'admin-token': 'EMULATOR_ADMIN_TOKEN',
 } as const;
 
 const port = z
@@ -35,6 +37,10 @@ const partner = z
   .transform((s): PartnerCredentials => {
     const [partnerId, apiKey] = s.split(':') as [string, string];
     return { partnerId, apiKey };
+  })
+  .superRefine((p, ctx) => {
+    const problem = credentialsProblem(p);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 const Settings = z.object({
@@ -54,6 +60,7 @@ const Settings = z.object({
     .transform(Number)
     .default(0),
   'data-dir': z.string().min(1).default('./.data/emulator'),
+  'admin-token': z.string().min(16, 'must be at least 16 characters').optional(),
   lenient: z.boolean().default(false),
 });
 
@@ -96,6 +103,7 @@ export function resolveEmulatorSettings(
     userPartners,
     options: {
       host: s.host,
+      adminToken: s['admin-token'],
       port: s.port,
       httpPort: s['http-port'],
       partners: userPartners ? s.partner : [DEMO_PARTNER],
@@ -130,7 +138,15 @@ export const emulatorCommand: Command = {
     'run a local Retail Rocket emulator (HTTP/2 TLS + HTTP/1.1) until Ctrl-C; prints the RR_* lines to use it',
   usage: 'emulator [--port 9443] [--http-port 9080] [--partner <partnerId>:<apiKey>]... [--feed-url URL]',
   flags: {
-    host: { type: 'string', description: 'address to listen on (EMULATOR_HOST, default 127.0.0.1)' },
+    host: {
+      type: 'string',
+      description:
+        'address to listen on (EMULATOR_HOST, default 127.0.0.1); off loopback needs --admin-token',
+    },
+    'admin-token': {
+      type: 'string',
+      description: 'Bearer token for /__emulator/ admin routes, 16+ chars (EMULATOR_ADMIN_TOKEN)',
+    },
     port: { type: 'string', description: 'HTTP/2 over TLS port, 0 = any free (EMULATOR_PORT, default 9443)' },
     'http-port': {
       type: 'string',
@@ -192,7 +208,7 @@ export const emulatorCommand: Command = {
             `  HTTP/2 (TLS): ${emu.h2Url}`,
             `  HTTP/1.1:     ${emu.httpUrl}`,
             `  CA file:      ${emu.caFile}`,
-            `  admin:        ${emu.httpUrl}/__emulator/`,
+            `  admin:        ${emu.httpUrl}/__emulator/${options.adminToken ? ' (Authorization: Bearer <admin token>)' : ''}`,
             `  partners:     ${(options.partners ?? []).map((p) => p.partnerId).join(', ')}`,
             `  feed:         ${feed ? `${feed} (every ${options.feedIntervalSeconds} s; POST /__emulator/feed to pull now)` : 'none (POST XML to /__emulator/feed)'}`,
             '',
