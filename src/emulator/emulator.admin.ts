@@ -162,7 +162,7 @@ async function feedNow(ctx: AppContext, ex: Exchange) {
     !/json/i.test(type) &&
     (first.startsWith('<') || (ex.body[0] === 0x1f && ex.body[1] === 0x8b))
   ) {
-    return importFeedBody(partner, ex.body, ctx.behaviour, ctx.logger);
+    return await importFeedBody(partner, ex.body, ctx.behaviour, ctx.logger);
   }
   const body = jsonBody(ex) as { url?: unknown };
   const url =

@@ -45,6 +45,7 @@ export const DEFAULT_BEHAVIOUR: BehaviourSettings = {
   feedRequired: ['url', 'price', 'categoryId', 'picture', 'name'],
   feedRejectEmpty: true,
   maxFeedBytes: 100 * 1024 * 1024,
+  feedPullTimeoutMs: 300_000,
   stockMissingMeans: 'base',
   recommendationCount: 10,
   recommendationCounts: {},
