@@ -136,7 +136,8 @@ export const emulatorCommand: Command = {
   name: 'emulator',
   summary:
     'run a local Retail Rocket emulator (HTTP/2 TLS + HTTP/1.1) until Ctrl-C; prints the RR_* lines to use it',
-  usage: 'emulator [--port 9443] [--http-port 9080] [--partner <partnerId>:<apiKey>]... [--feed-url URL]',
+  usage:
+    'emulator [--port 9443] [--http-port 9080] [--partner <partnerId>:<apiKey>]... [--feed-url URL] [--host H --admin-token T]',
   flags: {
     host: {
       type: 'string',
