@@ -50,6 +50,15 @@ describe('rr-sync emulator settings', () => {
     });
   });
 
+  it('reads the pull deadline from --feed-timeout / EMULATOR_FEED_TIMEOUT in seconds', () => {
+    expect(resolveEmulatorSettings({}, { EMULATOR_FEED_TIMEOUT: '20' }).options.behaviour).toEqual({
+      feedPullTimeoutMs: 20_000,
+    });
+    expect(resolveEmulatorSettings({ 'feed-timeout': '7' }, {}).options.behaviour).toEqual({
+      feedPullTimeoutMs: 7_000,
+    });
+  });
+
   it('reads --admin-token / EMULATOR_ADMIN_TOKEN and refuses one shorter than 16 characters', () => {
     expect(
       resolveEmulatorSettings({}, { EMULATOR_ADMIN_TOKEN: 'a-long-admin-token' }).options.adminToken,
@@ -74,6 +83,7 @@ describe('rr-sync emulator settings', () => {
       partners: [P1, P2],
       faults: { delayMs: 0, errorRate: 0.25 },
       feedIntervalSeconds: 900,
+      behaviour: { feedPullTimeoutMs: 300_000 },
       strict: true,
     });
     expect(userPartners).toBe(true);
@@ -94,6 +104,11 @@ describe('rr-sync emulator settings', () => {
       [{ partner: ['no-colon'] }, {}, /--partner \/ EMULATOR_PARTNERS.*<partnerId>:<apiKey>/],
       [{ 'error-rate': '1.5' }, {}, /--error-rate/],
       [{ 'feed-url': 'ftp://x' }, {}, /--feed-url/],
+      [
+        {},
+        { EMULATOR_FEED_TIMEOUT: '0' },
+        /--feed-timeout \/ EMULATOR_FEED_TIMEOUT: must be a whole number of seconds >= 1/,
+      ],
     ];
     for (const [flags, env, message] of cases) {
       let caught: unknown;

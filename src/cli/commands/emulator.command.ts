@@ -19,6 +19,7 @@ const ENV_BY_FLAG = {
   partner: 'EMULATOR_PARTNERS',
   'feed-url': 'EMULATOR_FEED_URL',
   'feed-interval': 'EMULATOR_FEED_INTERVAL',
+  'feed-timeout': 'EMULATOR_FEED_TIMEOUT',
   'delay-ms': 'EMULATOR_DELAY_MS',
   'error-rate': 'EMULATOR_ERROR_RATE',
   'data-dir': 'EMULATOR_DATA_DIR',
@@ -53,6 +54,7 @@ const Settings = z.object({
     .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s):// URL')
     .optional(),
   'feed-interval': whole.default(900),
+  'feed-timeout': whole.refine((n) => n >= 1, 'must be a whole number of seconds >= 1').default(300),
   'delay-ms': whole.default(0),
   'error-rate': z
     .string()
@@ -109,6 +111,7 @@ export function resolveEmulatorSettings(
       partners: userPartners ? s.partner : [DEMO_PARTNER],
       feedUrl: s['feed-url'],
       feedIntervalSeconds: s['feed-interval'],
+      behaviour: { feedPullTimeoutMs: s['feed-timeout'] * 1000 },
       dataDir: s['data-dir'],
       faults: { delayMs: s['delay-ms'], errorRate: s['error-rate'] },
       strict: !s.lenient,
@@ -162,6 +165,10 @@ export const emulatorCommand: Command = {
     'feed-interval': {
       type: 'string',
       description: 'seconds between pulls, 0 = on demand only (EMULATOR_FEED_INTERVAL, 900)',
+    },
+    'feed-timeout': {
+      type: 'string',
+      description: 'seconds one whole feed pull may take (EMULATOR_FEED_TIMEOUT, 300)',
     },
     'delay-ms': { type: 'string', description: 'latency added to every answer (EMULATOR_DELAY_MS, 0)' },
     'error-rate': { type: 'string', description: 'fraction 0..1 answered with 500 (EMULATOR_ERROR_RATE, 0)' },
