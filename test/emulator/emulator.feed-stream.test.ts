@@ -146,6 +146,22 @@ describe('emulator reads feeds like Retail Rocket', () => {
     ]);
   });
 
+  it('keeps one deadline across redirects, and survives cutting bodies left dripping', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    handle = (req, res) => {
+      const first = !req.url?.endsWith('?next');
+      res.writeHead(first ? 302 : 200, first ? { location: '/feeds/catalog.xml?next' } : {});
+      const drip = setInterval(() => res.write(' '), 20);
+      timers.push(drip);
+      res.on('close', () => clearInterval(drip));
+    };
+    const report = await emu.pullFeed();
+    for (const t of timers) clearInterval(t);
+    expect(report.error?.code).toBe('feed.timeout');
+    // Still alive and answering after both bodies were cut.
+    expect((await h1('GET', '/__emulator/health')).status).toBe(200);
+  });
+
   it('gives up on a server that never sends its headers', async () => {
     handle = () => undefined; // accepts the request, answers nothing
     const report = await emu.pullFeed();
