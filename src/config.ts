@@ -51,6 +51,11 @@ const EnvSchema = z.object({
     .refine((p) => existsSync(p), 'file does not exist')
     .optional(),
   PORT: intIn(0, 65535).default(8080),
+  HTTP_HEADERS_TIMEOUT_MS: intIn(100, 600_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: intIn(100, 3_600_000).default(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: intIn(100, 600_000).default(5_000),
+  HTTP_STALL_TIMEOUT_MS: intIn(100, 3_600_000).default(30_000),
+  HTTP_MAX_CONNECTIONS: intIn(1, 100_000).default(256),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   FEED_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
   FEED_MAX_DROP: z
@@ -90,6 +95,14 @@ export type Config = Readonly<{
   /** The Product API pusher (design §5): pushes/s, and attempts before a dead letter. */
   push: Readonly<{ rate: number; maxAttempts: number }>;
   port: number;
+  /** Limits that keep a slow or idle client from holding the HTTP server (src/server). */
+  http: Readonly<{
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    stallTimeoutMs: number;
+    maxConnections: number;
+  }>;
   adminToken?: string;
   feedToken?: string;
   feedMaxDrop: number;
@@ -110,6 +123,20 @@ export const SECRET_VARS = new Set([
   'STATE_DATABASE_URL',
 ]);
 
+type Env = z.infer<typeof EnvSchema>;
+
+/** Rules between variables, reported like a bad value of the first one named. */
+function crossFieldIssues(e: Env): { path: PropertyKey[]; message: string }[] {
+  const issues: { path: PropertyKey[]; message: string }[] = [];
+  // Node refuses a server whose headers deadline is longer than its whole-request deadline.
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS)
+    issues.push({
+      path: ['HTTP_HEADERS_TIMEOUT_MS'],
+      message: `must not exceed HTTP_REQUEST_TIMEOUT_MS (${e.HTTP_REQUEST_TIMEOUT_MS})`,
+    });
+  return issues;
+}
+
 /**
  * Parse the environment once into a frozen Config. Empty strings count as unset, so that
  * `FOO=` in a .env file means "use the default". A bad value throws `config.invalid` (exit 2)
@@ -122,15 +149,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (v !== undefined && v.trim() !== '') raw[key] = v.trim();
   }
   const parsed = EnvSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
+  const issues = parsed.success ? crossFieldIssues(parsed.data) : parsed.error.issues;
+  if (!parsed.success || issues.length > 0) {
+    const lines = issues.map((issue) => {
       const name = String(issue.path[0]);
       const shown =
         SECRET_VARS.has(name) || raw[name] === undefined ? '' : ` (got ${JSON.stringify(raw[name])})`;
       return `${name}: ${issue.message}${shown}`;
     });
     throw new AppError('config.invalid', `Invalid configuration:\n  ${lines.join('\n  ')}`, {
-      details: { variables: parsed.error.issues.map((i) => String(i.path[0])) },
+      details: { variables: issues.map((i) => String(i.path[0])) },
     });
   }
   const e = parsed.data;
@@ -161,6 +189,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     push: Object.freeze({ rate: e.RR_PUSH_RATE, maxAttempts: e.RR_PUSH_MAX_ATTEMPTS }),
     port: e.PORT,
+    http: Object.freeze({
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      stallTimeoutMs: e.HTTP_STALL_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+    }),
     adminToken: e.ADMIN_TOKEN,
     feedToken: e.FEED_TOKEN,
     feedMaxDrop: e.FEED_MAX_DROP,

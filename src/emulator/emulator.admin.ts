@@ -1,4 +1,4 @@
-import { methodNotAllowed, type AppContext } from './emulator.context.ts';
+import { methodNotAllowed, sameSecret, type AppContext } from './emulator.context.ts';
 import { mergeFaults } from './emulator.faults.ts';
 import { importFeedBody, pullFeedOnce, redactUrl } from './emulator.feed.ts';
 import { HttpError, notFound, queryParam, sendJson, type Exchange } from './emulator.http.ts';
@@ -52,10 +52,26 @@ function limitParam(ex: Exchange, fallback: number): number {
   return Number.isInteger(n) && n > 0 ? n : fallback;
 }
 
-/** `/__emulator/*`: introspection and control for tests and humans (loopback tool, no apiKey). */
+/** With an admin token set, every admin route but the liveness probe needs it as a Bearer token. */
+function requireAdminToken(ctx: AppContext, ex: Exchange, route: string): void {
+  if (ctx.adminToken === undefined || route === '/__emulator/health') return;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(String(ex.headers.authorization ?? ''));
+  if (m && sameSecret(m[1]!, ctx.adminToken)) return;
+  throw new HttpError(
+    401,
+    {
+      error: 'unauthorized',
+      message: 'the emulator admin routes need its admin token: Authorization: Bearer <token>',
+    },
+    { 'www-authenticate': 'Bearer realm="rr-emulator admin"' },
+  );
+}
+
+/** `/__emulator/*`: introspection and control for tests and humans (no apiKey; a token off loopback). */
 export async function handleAdmin(ctx: AppContext, ex: Exchange): Promise<boolean> {
   if (!ex.path.startsWith('/__emulator')) return false;
   const route = ex.path.replace(/\/+$/, '') || '/__emulator';
+  requireAdminToken(ctx, ex, route);
   const get = ex.method === 'GET' || ex.method === 'HEAD';
   const change = ex.method === 'PUT' || ex.method === 'POST';
   const send = (body: unknown) => sendJson(ex.res, 200, body, { 'cache-control': 'no-store' });
@@ -146,7 +162,7 @@ async function feedNow(ctx: AppContext, ex: Exchange) {
     !/json/i.test(type) &&
     (first.startsWith('<') || (ex.body[0] === 0x1f && ex.body[1] === 0x8b))
   ) {
-    return importFeedBody(partner, ex.body, ctx.behaviour, ctx.logger);
+    return await importFeedBody(partner, ex.body, ctx.behaviour, ctx.logger);
   }
   const body = jsonBody(ex) as { url?: unknown };
   const url =

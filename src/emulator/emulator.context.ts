@@ -17,13 +17,15 @@ export interface AppContext {
   feedUrl: string | undefined;
   /** The partner a request without partnerId means in the admin API (partners[0]). */
   defaultPartnerId: string;
+  /** Bearer token the admin routes need, when set. */
+  adminToken: string | undefined;
   /** Back to the start: empty state, rate windows, the faults given at start. */
   reset: () => void;
 }
 
 const unauthorized = (message: string) => new HttpError(401, { error: 'unauthorized', message });
 
-function sameSecret(a: string, b: string): boolean {
+export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);

@@ -1,6 +1,6 @@
-import { XMLParser } from 'fast-xml-parser';
-import type { Catalog, CatalogCategory, CatalogItem, StockOverride } from './emulator.catalog.ts';
-import { isIdText } from './emulator.validation.ts';
+import { SaxesParser } from 'saxes';
+import type { Catalog } from './emulator.catalog.ts';
+import { emptyCatalogAt, newNode, readCategories, readOffer, type XmlNode } from './emulator.feed-offer.ts';
 import type { FeedIgnoredOffer, FeedRequiredTag } from './emulator.types.ts';
 
 /** A feed the emulator refuses as a whole (the previous catalog stays). */
@@ -21,97 +21,28 @@ export interface ParsedFeed {
   warningsByReason: Record<string, number>;
 }
 
+/** Text in, catalog out: `write` as bytes arrive, `close` at the end. */
+export interface FeedParser {
+  write(text: string): void;
+  close(): ParsedFeed;
+}
+
 const MAX_IGNORED_LISTED = 1000;
-const ARRAYS = new Set(['category', 'offer', 'param', 'picture', 'categoryId', 'stock']);
+const MAX_DEPTH = 64;
+const EXTERNAL_ENTITY = /<!ENTITY\s+(?:%\s*)?\S+\s+(?:SYSTEM|PUBLIC)\b/;
 
 /**
- * Entities are NOT processed by the parser: a DOCTYPE can declare nothing that expands (no
- * billion laughs), external entities make the parse fail, and only the XML built-ins and numeric
- * character references are decoded, by `decodeText` below.
+ * A streaming YML reader (retailrocket-api.md §3.1): memory holds one `<offer>` (or `<category>`)
+ * at a time, never the document. saxes decodes the XML built-in entities and character
+ * references in text and attribute values, and expands nothing a DOCTYPE declares: an undeclared
+ * entity such as `&b;` stays as written (no entity bombs), and a DOCTYPE that declares an
+ * external entity fails the feed (nothing is ever fetched). An external DTD
+ * (`<!DOCTYPE yml_catalog SYSTEM "shops.dtd">`, common in YML) is ignored.
+ *
+ * Categories are read up to the first `<offers>`, where YML puts them, so each offer is checked
+ * against the complete category tree as soon as it closes.
  */
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  attributesGroupName: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  processEntities: false,
-  htmlEntities: false,
-  cdataPropName: '#cdata',
-  isArray: (name) => ARRAYS.has(name),
-  maxNestedTags: 64,
-});
-
-const BUILTIN: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-export function decodeText(s: string): string {
-  return s.replace(/&(lt|gt|amp|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});/g, (whole, ref: string) => {
-    if (ref[0] !== '#') return BUILTIN[ref] as string;
-    const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-  });
-}
-
-type Node = Record<string, unknown>;
-const asNode = (v: unknown): Node | null =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Node) : null;
-const attrs = (n: Node): Record<string, string> => (asNode(n['@']) as Record<string, string> | null) ?? {};
-const list = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
-/** Text of an element: decoded character data plus raw CDATA sections; null when absent. */
-export function textOf(v: unknown): string | null {
-  if (v === undefined || v === null) return null;
-  if (Array.isArray(v)) return textOf(v[0]);
-  if (typeof v === 'string') return decodeText(v).trim();
-  const n = asNode(v);
-  if (!n) return String(v);
-  const text = typeof n['#text'] === 'string' ? decodeText(n['#text']) : '';
-  const cdata = list(n['#cdata']).map(String).join('');
-  return (text + cdata).trim();
-}
-
-const DECIMAL = /^\d+(\.\d+)?$/;
-const positivePrice = (s: string | null): number | null =>
-  s !== null && DECIMAL.test(s) && Number(s) > 0 ? Number(s) : null;
-const absoluteUrl = (s: string | null): boolean =>
-  s !== null && s.length <= 512 && URL.canParse(s) && /^https?:$/.test(new URL(s).protocol);
-const validStockId = (s: string | undefined): s is string =>
-  s !== undefined && s.length >= 1 && s.length <= 50 && !/\p{Cc}/u.test(s);
-
-/** Decodes the raw bytes with the encoding the XML declaration names (UTF-8 when none). */
-export function decodeFeedBytes(bytes: Buffer): string {
-  let body = bytes;
-  if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) body = body.subarray(3);
-  const head = body.subarray(0, 200).toString('latin1');
-  const label = /^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head)?.[1] ?? 'utf-8';
-  let decoder: InstanceType<typeof TextDecoder>;
-  try {
-    decoder = new TextDecoder(label, { fatal: true });
-  } catch {
-    throw new FeedFailure('feed.encoding_unsupported', `unsupported encoding '${label}'`);
-  }
-  try {
-    return decoder.decode(body);
-  } catch {
-    throw new FeedFailure('feed.encoding_invalid', `bytes are not valid ${label}`);
-  }
-}
-
-/** Parses a YML feed into a new catalog, counting what was ignored and why (§3.1). */
-export function parseFeed(xml: string, required: FeedRequiredTag[], firstSeq: number): ParsedFeed {
-  let doc: Node;
-  try {
-    doc = parser.parse(xml, true) as Node;
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const code = /external entit/i.test(message) ? 'feed.external_entity' : 'feed.malformed';
-    throw new FeedFailure(code, message);
-  }
-  const root = asNode(doc.yml_catalog);
-  if (!root) throw new FeedFailure('feed.no_yml_catalog', 'the root element must be <yml_catalog>');
-  const shop = asNode(root.shop);
-  if (!shop) throw new FeedFailure('feed.no_shop', '<yml_catalog> has no <shop>');
-
+export function createFeedParser(required: FeedRequiredTag[], firstSeq: number): FeedParser {
   const out: ParsedFeed = {
     catalog: emptyCatalogAt(firstSeq),
     accepted: 0,
@@ -122,185 +53,154 @@ export function parseFeed(xml: string, required: FeedRequiredTag[], firstSeq: nu
   const warn = (reason: string) => {
     out.warningsByReason[reason] = (out.warningsByReason[reason] ?? 0) + 1;
   };
-  const date = attrs(root).date;
-  if (date === undefined) warn('feed.date.missing');
-  else if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/.test(date)) warn('feed.date.format');
+  const path: string[] = [];
+  /** The element being built: an offer or category and, inside it, its open descendants. */
+  const open: XmlNode[] = [];
+  const categories: XmlNode[] = [];
+  let sawRoot = false;
+  let sawShop = false;
+  let sawCategories = false;
+  let categoriesDone = false;
 
-  readCategories(shop, out.catalog, warn);
-  const offers = asNode(shop.offers);
-  for (const raw of list(offers?.offer)) {
-    const node = asNode(raw) ?? {};
+  const finishCategories = () => {
+    if (categoriesDone) return;
+    categoriesDone = true;
+    if (!sawCategories) warn('feed.no_categories');
+    readCategories(categories, out.catalog, warn);
+    categories.length = 0;
+  };
+  const addOffer = (node: XmlNode) => {
     const result = readOffer(node, out.catalog, required, warn);
     if (typeof result === 'string') {
       out.ignoredByReason[result] = (out.ignoredByReason[result] ?? 0) + 1;
       if (out.ignored.length < MAX_IGNORED_LISTED)
-        out.ignored.push({ offerId: attrs(node).id ?? null, reason: result });
-      continue;
+        out.ignored.push({ offerId: node.attrs.id ?? null, reason: result });
+      return;
     }
     result.seq = out.catalog.nextSeq++;
     out.catalog.items.set(result.id, result);
     out.accepted += 1;
-  }
-  return out;
-}
+  };
 
-function emptyCatalogAt(nextSeq: number): Catalog {
-  return { items: new Map(), categories: new Map(), stocks: new Set(), removed: new Set(), nextSeq };
-}
-
-function readCategories(shop: Node, catalog: Catalog, warn: (r: string) => void): void {
-  const categories = asNode(shop.categories);
-  if (!categories) warn('feed.no_categories');
-  for (const raw of list(categories?.category)) {
-    const node = asNode(raw) ?? { '#text': raw };
-    const { id, parentId } = attrs(node);
-    if (id === undefined || !isIdText(id)) {
-      warn('category.id.invalid');
-      continue;
+  const parser = new SaxesParser({ position: true });
+  parser.on('error', (err) => {
+    // saxes keeps `&name;` literally after reporting it; that is the "expand nothing" we want.
+    if (/undefined entity/.test(err.message)) return;
+    throw new FeedFailure('feed.malformed', err.message);
+  });
+  parser.on('doctype', (doctype) => {
+    if (EXTERNAL_ENTITY.test(doctype))
+      throw new FeedFailure(
+        'feed.external_entity',
+        'the DOCTYPE declares an external entity; external entities are never fetched',
+      );
+  });
+  parser.on('opentag', (tag) => {
+    const name = tag.name;
+    const attrs = tag.attributes as Record<string, string>;
+    if (path.length >= MAX_DEPTH)
+      throw new FeedFailure('feed.malformed', `elements nested deeper than ${MAX_DEPTH}`);
+    if (!sawRoot) {
+      sawRoot = true;
+      if (name !== 'yml_catalog')
+        throw new FeedFailure('feed.no_yml_catalog', 'the root element must be <yml_catalog>');
+      const date = attrs.date;
+      if (date === undefined) warn('feed.date.missing');
+      else if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/.test(date)) warn('feed.date.format');
     }
-    if (catalog.categories.has(id)) {
-      warn('category.id.duplicate');
-      continue;
+    const parent = open.at(-1);
+    if (parent) {
+      const child = newNode(attrs);
+      const siblings = parent.children.get(name);
+      if (siblings) siblings.push(child);
+      else parent.children.set(name, [child]);
+      open.push(child);
+    } else if (path.length === 1 && name === 'shop' && path[0] === 'yml_catalog') {
+      sawShop = true;
+    } else if (path.length === 2 && path[1] === 'shop') {
+      if (name === 'categories') sawCategories = true;
+      if (name === 'offers') finishCategories();
+    } else if (path.length === 3 && path[1] === 'shop') {
+      if (name === 'category' && path[2] === 'categories') {
+        if (categoriesDone) warn('category.after_offers');
+        else open.push(newNode(attrs));
+      } else if (name === 'offer' && path[2] === 'offers') open.push(newNode(attrs));
     }
-    let parent: string | null = parentId ?? null;
-    if (parent !== null && !isIdText(parent)) {
-      warn('category.parentId.invalid');
-      parent = null;
-    }
-    const cat: CatalogCategory = { id, parentId: parent, name: textOf(node) ?? '' };
-    catalog.categories.set(id, cat);
-  }
-  for (const cat of catalog.categories.values()) {
-    if (cat.parentId !== null && !catalog.categories.has(cat.parentId)) warn('category.parent.unknown');
-    const seen = new Set<string>();
-    let cur: string | null = cat.id;
-    while (cur !== null && !seen.has(cur)) {
-      seen.add(cur);
-      cur = catalog.categories.get(cur)?.parentId ?? null;
-    }
-    if (cur === cat.id) warn('category.cycle');
-  }
-}
+    path.push(name);
+  });
+  const onText = (text: string) => {
+    const node = open.at(-1);
+    if (node) node.text += text;
+  };
+  parser.on('text', onText);
+  parser.on('cdata', onText);
+  parser.on('closetag', (tag) => {
+    path.pop();
+    if (open.length === 0) return;
+    const node = open.pop() as XmlNode;
+    if (open.length > 0) return;
+    if (tag.name === 'offer') addOffer(node);
+    else categories.push(node);
+  });
 
-/** Returns the item, or the reason code it is ignored with. */
-function readOffer(
-  node: Node,
-  catalog: Catalog,
-  required: FeedRequiredTag[],
-  warn: (r: string) => void,
-): CatalogItem | string {
-  const a = attrs(node);
-  if (a.id === undefined || a.id === '') return 'offer.id.missing';
-  if (!isIdText(a.id)) return 'offer.id.invalid';
-  if (catalog.items.has(a.id)) return 'offer.id.duplicate';
-  let available = true;
-  if (a.available === undefined) {
-    if (required.includes('available')) return 'offer.available.missing';
-    warn('offer.available.missing');
-  } else if (a.available === 'true' || a.available === 'false') available = a.available === 'true';
-  else return 'offer.available.invalid';
-  const groupId = a.group_id ?? null;
-  if (groupId !== null && !isIdText(groupId)) return 'offer.group_id.invalid';
-
-  const url = textOf(node.url);
-  if (url === null || url === '') {
-    if (required.includes('url')) return 'offer.url.missing';
-  } else if (!absoluteUrl(url)) return 'offer.url.invalid';
-  const priceText = textOf(node.price);
-  const price = positivePrice(priceText);
-  if (priceText === null || priceText === '') {
-    if (required.includes('price')) return 'offer.price.missing';
-  } else if (price === null) return 'offer.price.invalid';
-  const name = textOf(node.name);
-  if ((name === null || name === '') && required.includes('name')) return 'offer.name.missing';
-  const picture = textOf(list(node.picture)[0]);
-  if (picture === null || picture === '') {
-    if (required.includes('picture')) return 'offer.picture.missing';
-  } else if (!absoluteUrl(picture)) return 'offer.picture.invalid';
-
-  const given = list(node.categoryId)
-    .map(textOf)
-    .filter((c): c is string => c !== null && c !== '');
-  const categoryIds = given.filter((c) => catalog.categories.has(c));
-  if (categoryIds.length < given.length) warn('offer.categoryId.unknown');
-  if (categoryIds.length === 0 && required.includes('categoryId')) {
-    return given.length === 0 ? 'offer.categoryId.missing' : 'offer.categoryId.unknown';
-  }
-
-  const oldText = textOf(node.oldprice);
-  let oldPrice = positivePrice(oldText);
-  if (oldText !== null && oldText !== '' && oldPrice === null) warn('offer.oldprice.invalid');
-  if (oldPrice !== null && price !== null && oldPrice <= price) {
-    warn('offer.oldprice.not_greater');
-    oldPrice = null;
-  }
-  const params: Record<string, string> = {};
-  for (const p of list(node.param)) {
-    const pn = asNode(p);
-    const pname = pn ? attrs(pn).name : undefined;
-    if (pname) params[pname] = textOf(p) ?? '';
-  }
   return {
-    id: a.id,
-    groupId,
-    available,
-    name: name ?? '',
-    url: url ?? '',
-    picture: picture ?? '',
-    price: price ?? 0,
-    oldPrice,
-    categoryIds,
-    categoryPaths: [],
-    vendor: textOf(node.vendor),
-    model: textOf(node.model),
-    typePrefix: textOf(node.typePrefix),
-    description: textOf(node.description),
-    params,
-    stocks: readStocks(node, catalog, warn),
-    seq: 0,
-    source: 'feed',
+    write(text) {
+      parser.write(text);
+    },
+    close() {
+      parser.close();
+      if (!sawRoot) throw new FeedFailure('feed.no_yml_catalog', 'the root element must be <yml_catalog>');
+      if (!sawShop) throw new FeedFailure('feed.no_shop', '<yml_catalog> has no <shop>');
+      finishCategories();
+      return out;
+    },
   };
 }
 
-function readStocks(node: Node, catalog: Catalog, warn: (r: string) => void): Map<string, StockOverride> {
-  const stocks = new Map<string, StockOverride>();
-  for (const raw of list(node.stock)) {
-    const s = asNode(raw) ?? {};
-    const id = attrs(s).id;
-    if (!validStockId(id)) {
-      warn('stock.id.invalid');
-      continue;
+/**
+ * Bytes to text in the encoding the XML declaration names (UTF-8 when none), chunk by chunk: a
+ * character split across two chunks is completed by the next one.
+ */
+export function createFeedDecoder(): { write(bytes: Buffer): string; end(): string } {
+  let head: Buffer | null = Buffer.alloc(0);
+  let decoder: InstanceType<typeof TextDecoder> | undefined;
+  let label = 'utf-8';
+  const start = (bytes: Buffer) => {
+    let body = bytes;
+    if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) body = body.subarray(3);
+    const decl = body.subarray(0, 200).toString('latin1');
+    label = /^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(decl)?.[1] ?? 'utf-8';
+    try {
+      decoder = new TextDecoder(label, { fatal: true });
+    } catch {
+      throw new FeedFailure('feed.encoding_unsupported', `unsupported encoding '${label}'`);
     }
-    if (stocks.has(id)) warn('stock.id.duplicate');
-    const o: StockOverride = {};
-    const av = textOf(s.available);
-    if (av === 'true' || av === 'false') o.available = av === 'true';
-    else if (av !== null) warn('stock.available.invalid');
-    for (const [tag, key] of [
-      ['price', 'price'],
-      ['oldprice', 'oldPrice'],
-    ] as const) {
-      const t = textOf(s[tag]);
-      if (t === null) continue;
-      const n = positivePrice(t);
-      if (n === null) warn(`stock.${tag}.invalid`);
-      else o[key] = n;
+    return body;
+  };
+  const decode = (bytes: Buffer, stream: boolean) => {
+    try {
+      return (decoder as InstanceType<typeof TextDecoder>).decode(bytes, { stream });
+    } catch {
+      throw new FeedFailure('feed.encoding_invalid', `bytes are not valid ${label}`);
     }
-    for (const [tag, key] of [
-      ['url', 'url'],
-      ['picture', 'picture'],
-    ] as const) {
-      const t = textOf(s[tag]);
-      if (t === null) continue;
-      if (absoluteUrl(t)) o[key] = t;
-      else warn(`stock.${tag}.invalid`);
-    }
-    const sname = textOf(s.name);
-    if (sname) o.name = sname;
-    const sdesc = textOf(s.description);
-    if (sdesc) o.description = sdesc;
-    stocks.set(id, o);
-    catalog.stocks.add(id);
-  }
-  return stocks;
+  };
+  return {
+    write(bytes) {
+      if (head === null) return decode(bytes, true);
+      // Wait for enough bytes to read the declaration's encoding before decoding anything.
+      head = Buffer.concat([head, bytes]);
+      if (head.length < 200) return '';
+      const body = start(head);
+      head = null;
+      return decode(body, true);
+    },
+    end() {
+      if (head !== null) {
+        const body = start(head);
+        head = null;
+        return decode(body, false);
+      }
+      return decode(Buffer.alloc(0), false);
+    },
+  };
 }

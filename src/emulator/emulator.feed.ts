@@ -1,16 +1,16 @@
 import http from 'node:http';
 import https from 'node:https';
-import { Transform, Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
 import type { Logger } from '../shared/logger.ts';
-import { decodeFeedBytes, FeedFailure, parseFeed } from './emulator.feed-parse.ts';
+import { FeedFailure } from './emulator.feed-parse.ts';
+import { readFeedStream, type FeedStreamResult } from './emulator.feed-stream.ts';
 import type { PartnerState } from './emulator.state.ts';
 import type { BehaviourSettings, FeedImportReport } from './emulator.types.ts';
 
 const MAX_REPORTS = 50;
 const MAX_REDIRECTS = 5;
-const PULL_TIMEOUT_MS = 60_000;
+/** No byte for this long ends a pull early; the whole pull has `feedPullTimeoutMs` in any case. */
+const IDLE_TIMEOUT_MS = 60_000;
 const USER_AGENT = 'rr-emulator-feed-puller/1.0';
 
 /** Feed URLs may carry credentials (user:pass@, ?token=): they never reach a report or a log. */
@@ -27,43 +27,56 @@ export function redactUrl(raw: string): string {
   return u.toString();
 }
 
-interface Download {
-  status: number;
-  bytes: number;
-  body: Buffer;
-  gzip: boolean;
-  etag: string | null;
-  lastModified: string | null;
-}
-
-/** Counts bytes through the pipeline and fails past the cap, so a huge feed never fills memory. */
-function capBytes(max: number, counter: { n: number }): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      counter.n += chunk.length;
-      if (counter.n > max) cb(new FeedFailure('feed.too_large', `feed is larger than ${max} bytes`));
-      else cb(null, chunk);
-    },
-  });
-}
-
-function request(url: URL, headers: Record<string, string>): Promise<http.IncomingMessage> {
+function request(
+  url: URL,
+  headers: Record<string, string>,
+  deadline: Deadline,
+): Promise<http.IncomingMessage> {
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.request(url, { method: 'GET', headers, timeout: PULL_TIMEOUT_MS }, resolve);
-    req.on('timeout', () =>
-      req.destroy(new FeedFailure('feed.timeout', `no answer within ${PULL_TIMEOUT_MS} ms`)),
-    );
+    const idle = Math.min(IDLE_TIMEOUT_MS, deadline.ms);
+    const req = lib.request(url, { method: 'GET', headers, timeout: idle }, resolve);
+    req.on('timeout', () => req.destroy(new FeedFailure('feed.timeout', `no byte for ${idle} ms`)));
     req.on('error', reject);
+    deadline.onExpire((err) => req.destroy(err));
     req.end();
   });
 }
 
-/** GET with the previous validators, gzip welcome, redirects followed, body streamed under a cap. */
+/**
+ * One deadline for a whole pull (redirects, headers and body): a server that drips a byte now
+ * and then never times out per read, so without it a pull could last for ever.
+ */
+interface Deadline {
+  ms: number;
+  onExpire(cut: (err: FeedFailure) => void): void;
+  clear(): void;
+}
+
+function startDeadline(ms: number): Deadline {
+  const cuts: ((err: FeedFailure) => void)[] = [];
+  const timer = setTimeout(() => {
+    const err = new FeedFailure('feed.timeout', `the pull took longer than ${ms} ms`);
+    for (const cut of cuts) cut(err);
+  }, ms);
+  timer.unref();
+  return { ms, onExpire: (cut) => cuts.push(cut), clear: () => clearTimeout(timer) };
+}
+
+interface Download {
+  status: number;
+  etag: string | null;
+  lastModified: string | null;
+  /** Set for a 200: the feed streamed into a new catalog. */
+  feed?: FeedStreamResult;
+}
+
+/** GET with the previous validators, gzip welcome, redirects followed, the body parsed as it streams. */
 async function download(
   url: string,
   validators: { etag: string | null; lastModified: string | null } | undefined,
-  maxBytes: number,
+  behaviour: BehaviourSettings,
+  firstSeq: number,
 ): Promise<Download> {
   const headers: Record<string, string> = {
     'accept-encoding': 'gzip',
@@ -72,66 +85,45 @@ async function download(
   };
   if (validators?.etag) headers['if-none-match'] = validators.etag;
   if (validators?.lastModified) headers['if-modified-since'] = validators.lastModified;
-  let target = new URL(url);
-  for (let hop = 0; ; hop += 1) {
-    if (!/^https?:$/.test(target.protocol))
-      throw new FeedFailure('feed.url_invalid', 'feed URL must be http(s)');
-    const res = await request(target, headers);
-    const location = res.headers.location;
-    if (
-      res.statusCode &&
-      res.statusCode >= 300 &&
-      res.statusCode < 400 &&
-      res.statusCode !== 304 &&
-      location
-    ) {
-      res.resume();
-      if (hop >= MAX_REDIRECTS)
-        throw new FeedFailure('feed.redirects', `more than ${MAX_REDIRECTS} redirects`);
-      target = new URL(location, target);
-      continue;
-    }
-    const wire = { n: 0 };
-    const plain = { n: 0 };
-    const chunks: Buffer[] = [];
-    const gzip = /\bgzip\b/i.test(String(res.headers['content-encoding'] ?? ''));
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        chunks.push(chunk);
-        cb();
-      },
-    });
-    const stages: (Readable | Transform)[] = [res, capBytes(maxBytes, wire)];
-    if (gzip) stages.push(createGunzip(), capBytes(maxBytes, plain));
-    try {
-      await pipeline([...stages, sink]);
-    } catch (err) {
-      if (err instanceof FeedFailure) throw err;
-      throw new FeedFailure(
-        gzip ? 'feed.gzip_invalid' : 'feed.network',
-        `download failed: ${(err as Error).message}`,
-      );
-    }
-    return {
-      status: res.statusCode ?? 0,
-      bytes: wire.n,
-      body: Buffer.concat(chunks),
-      gzip,
-      etag: typeof res.headers.etag === 'string' ? res.headers.etag : null,
-      lastModified: typeof res.headers['last-modified'] === 'string' ? res.headers['last-modified'] : null,
-    };
-  }
-}
-
-/** A `.gz` file served as-is (no Content-Encoding) is unpacked too. */
-function gunzipIfRaw(body: Buffer, maxBytes: number): { body: Buffer; unpacked: boolean } {
-  if (body[0] !== 0x1f || body[1] !== 0x8b) return { body, unpacked: false };
+  const deadline = startDeadline(behaviour.feedPullTimeoutMs);
   try {
-    return { body: gunzipSync(body, { maxOutputLength: maxBytes }), unpacked: true };
-  } catch (err) {
-    if (err instanceof RangeError)
-      throw new FeedFailure('feed.too_large', `feed is larger than ${maxBytes} bytes`);
-    throw new FeedFailure('feed.gzip_invalid', `gzip body could not be unpacked: ${(err as Error).message}`);
+    let target = new URL(url);
+    for (let hop = 0; ; hop += 1) {
+      if (!/^https?:$/.test(target.protocol))
+        throw new FeedFailure('feed.url_invalid', 'feed URL must be http(s)');
+      const res = await request(target, headers, deadline);
+      deadline.onExpire((err) => res.destroy(err));
+      const status = res.statusCode ?? 0;
+      const location = res.headers.location;
+      if (status >= 300 && status < 400 && status !== 304 && location) {
+        res.resume();
+        if (hop >= MAX_REDIRECTS)
+          throw new FeedFailure('feed.redirects', `more than ${MAX_REDIRECTS} redirects`);
+        target = new URL(location, target);
+        continue;
+      }
+      const got: Download = {
+        status,
+        etag: typeof res.headers.etag === 'string' ? res.headers.etag : null,
+        lastModified: typeof res.headers['last-modified'] === 'string' ? res.headers['last-modified'] : null,
+      };
+      if (status !== 200) {
+        res.resume();
+        return got;
+      }
+      got.feed = await readFeedStream(res, {
+        contentEncodingGzip: /\bgzip\b/i.test(String(res.headers['content-encoding'] ?? '')),
+        maxBytes: behaviour.maxFeedBytes,
+        required: behaviour.feedRequired,
+        firstSeq,
+      }).catch((err: unknown) => {
+        if (err instanceof FeedFailure) throw err;
+        throw new FeedFailure('feed.network', `download failed: ${(err as Error).message}`);
+      });
+      return got;
+    }
+  } finally {
+    deadline.clear();
   }
 }
 
@@ -162,20 +154,16 @@ function newReport(partner: PartnerState, source: string): FeedImportReport {
   };
 }
 
-/** Parses bytes into a catalog and swaps it in atomically; on any failure the old one stays. */
-function importBytes(
+/** Swaps the streamed catalog in atomically; on any failure the old one stays. */
+function importParsed(
   partner: PartnerState,
   report: FeedImportReport,
-  body: Buffer,
+  feed: FeedStreamResult,
   behaviour: BehaviourSettings,
 ): void {
-  const raw = gunzipIfRaw(body, behaviour.maxFeedBytes);
-  report.gzip ||= raw.unpacked;
-  report.xmlBytes = raw.body.length;
-  if (raw.body.length > behaviour.maxFeedBytes) {
-    throw new FeedFailure('feed.too_large', `feed is larger than ${behaviour.maxFeedBytes} bytes`);
-  }
-  const parsed = parseFeed(decodeFeedBytes(raw.body), behaviour.feedRequired, partner.catalog.nextSeq);
+  const { parsed } = feed;
+  report.gzip ||= feed.gzip;
+  report.xmlBytes = feed.xmlBytes;
   report.offersAccepted = parsed.accepted;
   report.offersIgnored = Object.values(parsed.ignoredByReason).reduce((a, b) => a + b, 0);
   report.ignored = parsed.ignored;
@@ -221,16 +209,22 @@ function fail(report: FeedImportReport, err: unknown): void {
 }
 
 /** Imports XML (or gzip) bytes given directly, e.g. posted to `POST /__emulator/feed`. */
-export function importFeedBody(
+export async function importFeedBody(
   partner: PartnerState,
   body: Buffer,
   behaviour: BehaviourSettings,
   logger: Logger,
-): FeedImportReport {
+): Promise<FeedImportReport> {
   const report = newReport(partner, 'body');
   report.bytes = body.length;
   try {
-    importBytes(partner, report, body, behaviour);
+    const feed = await readFeedStream(Readable.from([body]), {
+      contentEncodingGzip: false,
+      maxBytes: behaviour.maxFeedBytes,
+      required: behaviour.feedRequired,
+      firstSeq: partner.catalog.nextSeq,
+    });
+    importParsed(partner, report, feed, behaviour);
   } catch (err) {
     fail(report, err);
   }
@@ -246,18 +240,17 @@ export async function pullFeedUrl(
 ): Promise<FeedImportReport> {
   const report = newReport(partner, redactUrl(url));
   try {
-    const got = await download(url, partner.feedValidators.get(url), behaviour.maxFeedBytes);
+    const got = await download(url, partner.feedValidators.get(url), behaviour, partner.catalog.nextSeq);
     report.httpStatus = got.status;
-    report.bytes = got.bytes;
-    report.gzip = got.gzip;
     report.etag = got.etag;
     report.lastModified = got.lastModified;
     if (got.status === 304) {
       report.status = 'not_modified';
-    } else if (got.status !== 200) {
+    } else if (!got.feed) {
       throw new FeedFailure('feed.http_status', `feed URL answered ${got.status}`);
     } else {
-      importBytes(partner, report, got.body, behaviour);
+      report.bytes = got.feed.wireBytes;
+      importParsed(partner, report, got.feed, behaviour);
       // Validators are kept only after a successful import, so a refused feed is fetched whole again.
       partner.feedValidators.set(url, { etag: got.etag, lastModified: got.lastModified });
     }

@@ -37,8 +37,10 @@ export interface BehaviourSettings {
   feedRequired: FeedRequiredTag[];
   /** A feed with no accepted offer is refused (the previous catalog stays). Default true. */
   feedRejectEmpty: boolean;
-  /** Maximum decompressed feed size in bytes (default 100 MiB). */
+  /** Maximum feed size in bytes, as received and decompressed (default 100 MiB). */
   maxFeedBytes: number;
+  /** Deadline of one whole feed pull: redirects, headers and body (default 300000 = 5 min). */
+  feedPullTimeoutMs: number;
   /** Products without a `<stock id>` block for the requested stock: base availability or unavailable. */
   stockMissingMeans: 'base' | 'unavailable';
   /** Results per recommendation call (default 10) and per-resource overrides (`"popular"` etc.). */
@@ -60,7 +62,13 @@ export interface BehaviourSettings {
 export type FeedRequiredTag = 'url' | 'price' | 'categoryId' | 'picture' | 'name' | 'available';
 
 export interface EmulatorOptions {
+  /** Address to listen on (default 127.0.0.1). Anything but loopback needs `adminToken`. */
   host?: string;
+  /**
+   * When set, `/__emulator/*` (except `/__emulator/health`) needs `Authorization: Bearer <token>`.
+   * At least 16 characters; never logged.
+   */
+  adminToken?: string;
   port?: number;
   httpPort?: number;
   partners?: PartnerCredentials[];

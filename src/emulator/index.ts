@@ -5,6 +5,7 @@
 import { AppError } from '../shared/errors.ts';
 import { silentLogger } from '../shared/logger.ts';
 import type { AppContext } from './emulator.context.ts';
+import { credentialsProblem, isLoopbackHost } from './emulator.credentials.ts';
 import { DEFAULT_FAULTS, mergeFaults } from './emulator.faults.ts';
 import { pullFeedOnce, redactUrl } from './emulator.feed.ts';
 import { HttpError } from './emulator.http.ts';
@@ -44,6 +45,7 @@ export const DEFAULT_BEHAVIOUR: BehaviourSettings = {
   feedRequired: ['url', 'price', 'categoryId', 'picture', 'name'],
   feedRejectEmpty: true,
   maxFeedBytes: 100 * 1024 * 1024,
+  feedPullTimeoutMs: 300_000,
   stockMissingMeans: 'base',
   recommendationCount: 10,
   recommendationCounts: {},
@@ -75,11 +77,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const apiKeys = new Map<string, string>();
   for (const p of partners) {
     if (!p.partnerId || !p.apiKey) throw invalid('every partner needs a partnerId and an apiKey');
+    const problem = credentialsProblem(p);
+    if (problem) throw invalid(problem);
     if (apiKeys.has(p.partnerId)) throw invalid(`partner ${p.partnerId} is given twice`);
     apiKeys.set(p.partnerId, p.apiKey);
   }
   if (options.feedUrl !== undefined && !(URL.canParse(options.feedUrl) && /^https?:/.test(options.feedUrl))) {
     throw invalid('feedUrl must be an http(s) URL');
+  }
+  if (options.adminToken !== undefined && options.adminToken.length < 16)
+    throw invalid('adminToken must be at least 16 characters');
+  if (!isLoopbackHost(host) && options.adminToken === undefined) {
+    throw invalid(
+      `listening on ${host} (not loopback) would let anyone who can reach it read and reset the emulator through /__emulator/: set an admin token (--admin-token / EMULATOR_ADMIN_TOKEN), or listen on 127.0.0.1`,
+    );
   }
   const interval = options.feedIntervalSeconds ?? 900;
   if (!Number.isFinite(interval) || interval < 0) throw invalid('feedIntervalSeconds must be >= 0');
@@ -102,6 +113,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     faults: startFaults,
     feedUrl: options.feedUrl,
     defaultPartnerId,
+    adminToken: options.adminToken,
     reset: () => {
       state.reset();
       limiter.reset();

@@ -62,35 +62,29 @@ function serveFeedFile(feedPath: FeedPath, deps: FeedRouteDeps) {
   const token = deps.config.feedToken;
   return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const started = performance.now();
+    const at = new Date().toISOString();
+    // Read now: once the client has hung up, the socket no longer knows its peer.
+    const remoteAddress = req.socket.remoteAddress ?? null;
+    const userAgent = req.headers['user-agent'] ?? '';
     let version: string | null = null;
     let bytes = 0;
     let interrupted: string | undefined;
-    const done = (status: number) => {
-      const userAgent = req.headers['user-agent'] ?? '';
+    /** Logs the request; a feed answer (200, 304, 499) also goes to the pull history. */
+    const done = (status: number, isPull = false) => {
+      const outcome = { status, bytes, version, ...(interrupted ? { interrupted } : {}) };
       deps.logger.info(
         {
-          remoteAddress: req.socket.remoteAddress,
+          remoteAddress,
           userAgent,
           method: req.method,
           path: pathOf(req),
-          status,
-          bytes,
+          ...outcome,
           ms: Math.round(performance.now() - started),
-          version,
-          ...(interrupted ? { interrupted } : {}),
         },
         'feed request',
       );
+      if (isPull) deps.pulls.record({ userAgent, remoteAddress, at, path: pathOf(req), ...outcome });
     };
-    // Recorded when the answer starts (not when the last byte left) so healthz shows request order.
-    const pulled = (status: number) =>
-      deps.pulls.record({
-        userAgent: req.headers['user-agent'] ?? '',
-        at: new Date().toISOString(),
-        path: pathOf(req),
-        status,
-        version,
-      });
 
     const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
     if (token !== undefined && !hasFeedToken(req, query, token)) {
@@ -126,8 +120,7 @@ function serveFeedFile(feedPath: FeedPath, deps: FeedRouteDeps) {
         const { 'content-type': _type, 'content-encoding': _enc, ...notModified } = headers;
         res.writeHead(304, notModified);
         res.end();
-        pulled(304);
-        return done(304);
+        return done(304, true);
       }
       let fd: FileHandle;
       try {
@@ -139,20 +132,28 @@ function serveFeedFile(feedPath: FeedPath, deps: FeedRouteDeps) {
       try {
         const { size } = await fd.stat();
         res.writeHead(200, { ...headers, 'content-length': String(size) });
-        pulled(200);
-        if (req.method === 'HEAD') {
+        if (req.method === 'HEAD' || size === 0) {
           res.end();
-          return done(200);
+          return done(200, true);
         }
-        const stream = fd.createReadStream({ autoClose: false });
+        // `end` stops the stream right after the last byte. Without it the stream asked the file
+        // for more, and res.end() waited for that read: a client that already had every byte and
+        // hung up meanwhile (curl does) was logged as interrupted.
+        const stream = fd.createReadStream({ autoClose: false, start: 0, end: size - 1 });
+        // A client that stops reading: nothing moved for HTTP_STALL_TIMEOUT_MS (server.limits.ts).
+        res.once('timeout', () => {
+          interrupted = 'stalled';
+          res.destroy();
+        });
         try {
           await pipeline(stream, res);
         } catch (err) {
-          // Usually the client went away mid-download; nothing left to answer, the log shows it.
-          interrupted = (err as NodeJS.ErrnoException).code ?? 'error';
+          interrupted ??= (err as NodeJS.ErrnoException).code ?? 'error';
         }
         bytes = stream.bytesRead;
-        return done(res.writableFinished ? 200 : 499);
+        // 'finish' means every byte went to the socket; anything else is a download cut short.
+        if (res.writableFinished) interrupted = undefined;
+        return done(res.writableFinished ? 200 : 499, true);
       } finally {
         await fd.close();
       }

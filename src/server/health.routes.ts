@@ -8,7 +8,14 @@ export interface HealthRouteDeps {
   pulls: PullRegistry;
 }
 
-/** `GET /healthz`: the published feed (null before the first publish) and the last pulls. */
+const NO_FEED =
+  'No feed has been published: Retail Rocket has nothing to pull. Run `rr-sync feed` (or `npm start`).';
+
+/**
+ * `GET /healthz`: the published feed and the last pulls. Without a published feed the service
+ * is of no use to Retail Rocket, so it answers 503 `no_feed` and a load balancer or monitor
+ * sees it as down.
+ */
 export function createHealthRoutes(deps: HealthRouteDeps): Route[] {
   return [
     {
@@ -16,7 +23,14 @@ export function createHealthRoutes(deps: HealthRouteDeps): Route[] {
       path: '/healthz',
       async handle(_req, res) {
         const current = await deps.source.current();
-        const feed = current && {
+        if (!current)
+          return sendJson(res, 503, {
+            status: 'no_feed',
+            message: NO_FEED,
+            feed: null,
+            lastPulls: deps.pulls.list(),
+          });
+        const feed = {
           version: current.manifest.version,
           offers: current.manifest.offers,
           publishedAt: current.manifest.publishedAt,

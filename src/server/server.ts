@@ -8,6 +8,7 @@ import { createFeedSource } from './feed.source.ts';
 import { createHealthRoutes } from './health.routes.ts';
 import { createPullRegistry } from './feed.pulls.ts';
 import { HttpError, pathOf, sendError } from './server.respond.ts';
+import { applyServerLimits, serverOptions } from './server.limits.ts';
 import { matchRoute } from './server.router.ts';
 
 export interface ServerDeps {
@@ -83,7 +84,7 @@ export async function startServer(
   const inFlight = new Set<http.ServerResponse>();
   let onDrained: (() => void) | undefined;
   let isClosing = false;
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(serverOptions(deps.config.http), (req, res) => {
     // A keep-alive client may still send a request after close() began: answer it, then hang up.
     if (isClosing) res.setHeader('connection', 'close');
     inFlight.add(res);
@@ -93,6 +94,7 @@ export async function startServer(
     });
     void dispatch(routes, req, res, logger);
   });
+  applyServerLimits(server, deps.config.http, logger);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

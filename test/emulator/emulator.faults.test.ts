@@ -14,7 +14,7 @@ let emu: EmulatorHandle;
 let h2: ReturnType<typeof h2Transport>;
 let h1: Transport;
 
-const OTHER = { partnerId: 'eeeeeeeeeeeeeeeeeeeeeeee', apiKey: 'other-partner-key-000000' };
+const OTHER = { partnerId: 'eeeeeeeeeeeeeeeeeeeeeeee', apiKey: '0123456789abcdef01234567' };
 
 beforeAll(async () => {
   emu = await startTestEmulator({

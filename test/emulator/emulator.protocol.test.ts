@@ -18,7 +18,7 @@ const transports: Record<string, Transport> = {};
 
 beforeAll(async () => {
   emu = await startTestEmulator({
-    partners: [P, { partnerId: 'ffffffffffffffffffffffff', apiKey: 'second-partner-secret-key' }],
+    partners: [P, { partnerId: 'ffffffffffffffffffffffff', apiKey: '5ec0de5ec0de5ec0de5ec0de' }],
   });
   h2 = h2Transport(emu);
   transports['HTTP/2 TLS'] = h2;
@@ -72,7 +72,7 @@ describe.each(['HTTP/2 TLS', 'HTTP/1.1'])('over %s', (name) => {
       `/1.0/view?partnerId=${P.partnerId}`,
       `/1.0/view?partnerId=${P.partnerId}&apiKey=wrong-key-value`,
       `/1.0/view?partnerId=000000000000000000000000&apiKey=${P.apiKey}`,
-      `/1.0/view?partnerId=${P.partnerId}&apiKey=second-partner-secret-key`,
+      `/1.0/view?partnerId=${P.partnerId}&apiKey=5ec0de5ec0de5ec0de5ec0de`,
       `/1.0/view?apiKey=${P.apiKey}`,
       `/api/3.0/partnerRecommendations/popular/?partnerId=${P.partnerId}&apiKey=nope&sessionExternalId=v1`,
     ];
@@ -84,7 +84,7 @@ describe.each(['HTTP/2 TLS', 'HTTP/1.1'])('over %s', (name) => {
       );
       expect(res.status, path).toBe(401);
       expect(res.text).not.toContain(P.apiKey);
-      expect(res.text).not.toContain('second-partner-secret-key');
+      expect(res.text).not.toContain('5ec0de5ec0de5ec0de5ec0de');
       expect(res.text).not.toContain('wrong-key-value');
     }
   });

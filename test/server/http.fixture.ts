@@ -38,13 +38,25 @@ export interface CapturedLog {
 }
 
 /** A Logger that keeps every line, so tests can read what operators would see. */
-export function captureLogger(): { logger: Logger; lines: CapturedLog[] } {
+export function captureLogger(): {
+  logger: Logger;
+  lines: CapturedLog[];
+  /** Resolves with the first line (already logged or still to come) that matches. */
+  waitFor(match: (line: CapturedLog) => boolean): Promise<CapturedLog>;
+} {
   const lines: CapturedLog[] = [];
+  const waiters = new Set<{ match: (line: CapturedLog) => boolean; resolve: (l: CapturedLog) => void }>();
   const make = (bindings: Record<string, unknown>): Logger => {
     const at =
       (level: string) =>
       (obj: Record<string, unknown>, msg?: string): void => {
-        lines.push({ level, obj: { ...bindings, ...obj }, msg });
+        const line = { level, obj: { ...bindings, ...obj }, msg };
+        lines.push(line);
+        for (const w of waiters)
+          if (w.match(line)) {
+            waiters.delete(w);
+            w.resolve(line);
+          }
       };
     return {
       debug: at('debug'),
@@ -54,5 +66,11 @@ export function captureLogger(): { logger: Logger; lines: CapturedLog[] } {
       child: (more) => make({ ...bindings, ...more }),
     };
   };
-  return { logger: make({}), lines };
+  const waitFor = (match: (line: CapturedLog) => boolean) =>
+    new Promise<CapturedLog>((resolve) => {
+      const seen = lines.find(match);
+      if (seen) resolve(seen);
+      else waiters.add({ match, resolve });
+    });
+  return { logger: make({}), lines, waitFor };
 }

@@ -26,11 +26,21 @@ const start = (routes: Route[] = [], logger = silentLogger) =>
   );
 
 describe('http server', () => {
-  it('reports healthz with a null feed before the first publish', async () => {
+  it('reports healthz as 503 no_feed before the first publish: Retail Rocket has nothing to pull', async () => {
     server = await start();
     const res = await request(`${server.url}/healthz`);
-    expect(res.status).toBe(200);
-    expect(JSON.parse(res.body.toString())).toEqual({ status: 'ok', feed: null, lastPulls: [] });
+    expect(res.status).toBe(503);
+    expect(JSON.parse(res.body.toString())).toEqual({
+      status: 'no_feed',
+      message:
+        'No feed has been published: Retail Rocket has nothing to pull. Run `rr-sync feed` (or `npm start`).',
+      feed: null,
+      lastPulls: [],
+    });
+    await publish(feeds.dir, 'v1', catalogXml('one'), new Date());
+    const after = await request(`${server.url}/healthz`);
+    expect(after.status).toBe(200);
+    expect(JSON.parse(after.body.toString())).toMatchObject({ status: 'ok', feed: { version: 'v1' } });
   });
 
   it('reports healthz with the current version, its age and the last pull per user agent', async () => {

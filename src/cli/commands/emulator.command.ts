@@ -6,6 +6,7 @@ import {
   type EmulatorOptions,
   type PartnerCredentials,
 } from '../../emulator/index.ts';
+import { credentialsProblem } from '../../emulator/emulator.credentials.ts';
 import { redactUrl } from '../../emulator/emulator.feed.ts';
 import { AppError, EXIT } from '../../shared/errors.ts';
 import type { Command, CommandContext } from '../command.ts';
@@ -18,9 +19,11 @@ const ENV_BY_FLAG = {
   partner: 'EMULATOR_PARTNERS',
   'feed-url': 'EMULATOR_FEED_URL',
   'feed-interval': 'EMULATOR_FEED_INTERVAL',
+  'feed-timeout': 'EMULATOR_FEED_TIMEOUT',
   'delay-ms': 'EMULATOR_DELAY_MS',
   'error-rate': 'EMULATOR_ERROR_RATE',
   'data-dir': 'EMULATOR_DATA_DIR',
+  'admin-token': 'EMULATOR_ADMIN_TOKEN',
 } as const;
 
 const port = z
@@ -35,6 +38,10 @@ const partner = z
   .transform((s): PartnerCredentials => {
     const [partnerId, apiKey] = s.split(':') as [string, string];
     return { partnerId, apiKey };
+  })
+  .superRefine((p, ctx) => {
+    const problem = credentialsProblem(p);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 const Settings = z.object({
@@ -47,6 +54,7 @@ const Settings = z.object({
     .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s):// URL')
     .optional(),
   'feed-interval': whole.default(900),
+  'feed-timeout': whole.refine((n) => n >= 1, 'must be a whole number of seconds >= 1').default(300),
   'delay-ms': whole.default(0),
   'error-rate': z
     .string()
@@ -54,6 +62,7 @@ const Settings = z.object({
     .transform(Number)
     .default(0),
   'data-dir': z.string().min(1).default('./.data/emulator'),
+  'admin-token': z.string().min(16, 'must be at least 16 characters').optional(),
   lenient: z.boolean().default(false),
 });
 
@@ -96,11 +105,13 @@ export function resolveEmulatorSettings(
     userPartners,
     options: {
       host: s.host,
+      adminToken: s['admin-token'],
       port: s.port,
       httpPort: s['http-port'],
       partners: userPartners ? s.partner : [DEMO_PARTNER],
       feedUrl: s['feed-url'],
       feedIntervalSeconds: s['feed-interval'],
+      behaviour: { feedPullTimeoutMs: s['feed-timeout'] * 1000 },
       dataDir: s['data-dir'],
       faults: { delayMs: s['delay-ms'], errorRate: s['error-rate'] },
       strict: !s.lenient,
@@ -128,9 +139,18 @@ export const emulatorCommand: Command = {
   name: 'emulator',
   summary:
     'run a local Retail Rocket emulator (HTTP/2 TLS + HTTP/1.1) until Ctrl-C; prints the RR_* lines to use it',
-  usage: 'emulator [--port 9443] [--http-port 9080] [--partner <partnerId>:<apiKey>]... [--feed-url URL]',
+  usage:
+    'emulator [--port 9443] [--http-port 9080] [--partner <partnerId>:<apiKey>]... [--feed-url URL] [--host H --admin-token T]',
   flags: {
-    host: { type: 'string', description: 'address to listen on (EMULATOR_HOST, default 127.0.0.1)' },
+    host: {
+      type: 'string',
+      description:
+        'address to listen on (EMULATOR_HOST, default 127.0.0.1); off loopback needs --admin-token',
+    },
+    'admin-token': {
+      type: 'string',
+      description: 'Bearer token for /__emulator/ admin routes, 16+ chars (EMULATOR_ADMIN_TOKEN)',
+    },
     port: { type: 'string', description: 'HTTP/2 over TLS port, 0 = any free (EMULATOR_PORT, default 9443)' },
     'http-port': {
       type: 'string',
@@ -145,6 +165,10 @@ export const emulatorCommand: Command = {
     'feed-interval': {
       type: 'string',
       description: 'seconds between pulls, 0 = on demand only (EMULATOR_FEED_INTERVAL, 900)',
+    },
+    'feed-timeout': {
+      type: 'string',
+      description: 'seconds one whole feed pull may take (EMULATOR_FEED_TIMEOUT, 300)',
     },
     'delay-ms': { type: 'string', description: 'latency added to every answer (EMULATOR_DELAY_MS, 0)' },
     'error-rate': { type: 'string', description: 'fraction 0..1 answered with 500 (EMULATOR_ERROR_RATE, 0)' },
@@ -192,7 +216,7 @@ export const emulatorCommand: Command = {
             `  HTTP/2 (TLS): ${emu.h2Url}`,
             `  HTTP/1.1:     ${emu.httpUrl}`,
             `  CA file:      ${emu.caFile}`,
-            `  admin:        ${emu.httpUrl}/__emulator/`,
+            `  admin:        ${emu.httpUrl}/__emulator/${options.adminToken ? ' (Authorization: Bearer <admin token>)' : ''}`,
             `  partners:     ${(options.partners ?? []).map((p) => p.partnerId).join(', ')}`,
             `  feed:         ${feed ? `${feed} (every ${options.feedIntervalSeconds} s; POST /__emulator/feed to pull now)` : 'none (POST XML to /__emulator/feed)'}`,
             '',
