@@ -10,8 +10,11 @@ const SECRET_PARAM = /token|key|secret|pass|signature|auth|credential/i;
 
 /** A single URL with its user-info and secret-looking query values masked. */
 export function redactUrl(raw: string): string {
-  if (URL.canParse(raw)) {
-    const u = new URL(raw);
+  const u = URL.canParse(raw) ? new URL(raw) : null;
+  const ats = raw.split('@').length - 1;
+  // Any '@' the parser did not take as the end of the user-info means a password with a raw '/',
+  // '?', '#' or '@' split the URL somewhere else: the parse cannot be trusted to show it safely.
+  if (u && ats === (u.username || u.password ? 1 : 0)) {
     if (u.username || u.password) {
       u.username = MASK;
       u.password = '';
@@ -21,15 +24,19 @@ export function redactUrl(raw: string): string {
     }
     return u.toString();
   }
-  // Not a URL the parser accepts (a typo, a password with a raw '/' or space): whatever sits before
-  // the last '@' may be a password, so none of it is shown.
+  // Whatever sits before the last '@' may be a password, so none of it is shown.
   const at = raw.lastIndexOf('@');
-  if (at === -1) return raw.replace(/([?&;][^=&#]*(?:token|key|secret|pass|auth)[^=&#]*=)[^&#]*/gi, `$1${MASK}`);
+  if (at === -1)
+    return raw.replace(/([?&;][^=&#]*(?:token|key|secret|pass|auth)[^=&#]*=)[^&#]*/gi, `$1${MASK}`);
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(raw)?.[0] ?? '';
   return `${scheme}${MASK}@${raw.slice(at + 1)}`;
 }
 
-/** Every `scheme://…` URL inside free text (an error message), each passed through redactUrl. */
+/**
+ * Every `scheme://…` URL inside free text (an error message), each passed through redactUrl.
+ * A raw password may contain spaces or '/', so the user-info is taken to run up to the last '@'
+ * on the line (masking too much is fine, too little is not); the rest ends at white space or a quote.
+ */
 export function redactUrlsIn(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url));
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/(?:[^\r\n]*@)?[^\s"'<>]*/gi, (url) => redactUrl(url));
 }
