@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { migrate } from '../../db/migrate.ts';
 import { demoProductCount, seedDemo } from '../../demo/demo.seed.ts';
-import { runFeedJob } from '../../feed/feed.job.ts';
+import { runFeedJob, type FeedSummary } from '../../feed/feed.job.ts';
 import { summaryLine } from '../../feed/feed.summary.ts';
 import { EXIT } from '../../shared/errors.ts';
 import type { Command } from '../command.ts';
@@ -22,6 +22,7 @@ export const startCommand: Command = {
   async run(ctx) {
     const { config, logger } = ctx;
     const dbs = await openDatabases(config, logger);
+    let feed: FeedSummary | undefined;
     try {
       await migrate(dbs.state, logger);
       if ((await demoProductCount(dbs.catalog, config.catalogSchema)) === null) {
@@ -41,13 +42,15 @@ export const startCommand: Command = {
       ).finally(progress.done);
       ctx.out(summaryLine('feed', summary));
       ctx.out(`run report: ${summary.reportPath}`);
+      feed = summary;
     } finally {
       await dbs.close();
     }
     const server = await listenOnPort(config, logger);
-    ctx.out(
-      `feed URL for Retail Rocket: ${feedUrlFor(config, server.port)}\nserving ${server.url} (Ctrl-C to stop)`,
-    );
+    const feedUrl = feedUrlFor(config, server.port);
+    // With --json the lines above went to stderr; this is the one stdout line, once ready.
+    if (ctx.json) ctx.out(JSON.stringify({ ok: true, feed, listening: server.url, feedUrl }));
+    ctx.out(`feed URL for Retail Rocket: ${feedUrl}\nserving ${server.url} (Ctrl-C to stop)`);
     try {
       if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
     } finally {
