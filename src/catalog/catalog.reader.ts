@@ -64,6 +64,10 @@ export class RowCursor {
 
 export function copyStream(client: pg.PoolClient, sql: string): AsyncIterator<CopyRow[]> {
   const stream = client.query(copyTo(`COPY (${sql}) TO STDOUT`));
+  // Until the first read, nothing listens: a run that fails before reading (read-only FEEDS_DIR)
+  // discards the connection, and the COPY's 'error' would end the process. The iterator still
+  // sees the error: it checks the stream's errored state when it starts.
+  stream.on('error', () => undefined);
   return copyRows(stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
 }
 
