@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { AppError } from './shared/errors.ts';
+import { redactUrl } from './shared/redact.ts';
 
 const intIn = (min: number, max: number) =>
   z
@@ -25,6 +26,64 @@ const identifier = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'must be a plain SQL identifier (letters, digits, _)');
 
+/**
+ * Node reads TZ itself and silently falls back to UTC for a zone it does not know; a typo would
+ * shift every cron schedule and catalog date. ICU (what Node uses) judges the name, but it matches
+ * names case-insensitively while the process zone needs the exact spelling ('europe/berlin' runs
+ * as UTC): so a name that resolves to itself in another case is refused with the right spelling.
+ * A path to a zoneinfo file (optionally after ':') is what glibc and Node also accept.
+ */
+const timeZone = z.string().superRefine((v, ctx) => {
+  const name = v.replace(/^:/, '');
+  if (path.isAbsolute(name) && statOrNull(name)?.isFile()) return;
+  let resolved: string | undefined;
+  try {
+    resolved = new Intl.DateTimeFormat('en', { timeZone: name }).resolvedOptions().timeZone;
+  } catch {
+    resolved = undefined;
+  }
+  if (resolved !== undefined && !(resolved !== name && resolved.toLowerCase() === name.toLowerCase())) return;
+  ctx.addIssue({
+    code: 'custom',
+    message: resolved
+      ? `must be spelled ${resolved} (Node does not match time zone names case-insensitively and would use UTC)`
+      : 'must be an IANA time zone such as Europe/Berlin or UTC (Node would silently use UTC)',
+  });
+});
+
+/** stat, or null when nothing is there (ENOTDIR: a parent is a file; the loop finds which). */
+function statOrNull(p: string) {
+  try {
+    return statSync(p, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A directory the service creates when missing (FEEDS_DIR, EMBEDDED_PG_DIR): neither it nor any
+ * existing parent may be a file, otherwise every run would fail deep inside with ENOTDIR/EEXIST.
+ */
+const directory = z
+  .string()
+  .min(1)
+  .superRefine((v, ctx) => {
+    for (let dir = path.resolve(v); ; dir = path.dirname(dir)) {
+      const st = statOrNull(dir);
+      if (st && !st.isDirectory()) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            dir === path.resolve(v)
+              ? 'is a file, not a directory'
+              : `is under ${JSON.stringify(dir)}, which is a file, not a directory`,
+        });
+        return;
+      }
+      if (st || dir === path.dirname(dir)) return;
+    }
+  });
+
 /** Trailing slash so that `new URL(relative, base)` appends instead of replacing the last segment. */
 const withSlash = (u: string) => (u.endsWith('/') ? u : `${u}/`);
 
@@ -32,11 +91,11 @@ const EnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   STATE_DATABASE_URL: postgresUrl.optional(),
   CATALOG_SCHEMA: identifier.default('store'),
-  FEEDS_DIR: z.string().min(1).default('./feeds'),
+  FEEDS_DIR: directory.default('./feeds'),
   FEED_BASE_URL: httpUrl.optional(),
   FEED_KEEP_VERSIONS: intIn(1, 100).default(5),
-  RR_PARTNER_ID: z.string().min(1).max(100).optional(),
-  RR_API_KEY: z.string().min(1).max(200).optional(),
+  RR_PARTNER_ID: z.string().max(100, 'must be at most 100 characters').optional(),
+  RR_API_KEY: z.string().max(200, 'must be at most 200 characters').optional(),
   RR_TRACKING_URL: httpUrl.default('https://apptracking.retailrocket.net/1.0/').transform(withSlash),
   RR_RECOMMENDATIONS_URL: httpUrl
     .default('https://externalapi.retailrocket.net/api/3.0/')
@@ -65,9 +124,9 @@ const EnvSchema = z.object({
     .default(0.2),
   FEED_CRON: cronExpr.default('0 2 * * *'),
   SYNC_CRON: cronExpr.default('*/15 * * * *'),
-  TZ: z.string().optional(),
+  TZ: timeZone.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
-  EMBEDDED_PG_DIR: z.string().min(1).default('./.data/pg'),
+  EMBEDDED_PG_DIR: directory.default('./.data/pg'),
   EMBEDDED_PG_PORT: intIn(1, 65535).optional(),
   EMBEDDED_PG_SYSTEM_DIR: z
     .string()
@@ -115,13 +174,19 @@ export type Config = Readonly<{
 }>;
 
 /** Variables whose values are secret: a config error names them but never echoes their value. */
-export const SECRET_VARS = new Set([
-  'RR_API_KEY',
-  'ADMIN_TOKEN',
-  'FEED_TOKEN',
-  'DATABASE_URL',
-  'STATE_DATABASE_URL',
-]);
+export const SECRET_VARS = new Set(['RR_API_KEY', 'ADMIN_TOKEN', 'FEED_TOKEN']);
+
+/** Where a variable's value came from when it was not the process environment (for messages). */
+export interface ConfigSources {
+  /** The .env file that was read, and the variables it set (those not already in the environment). */
+  envFile?: { path: string; keys: ReadonlySet<string> };
+}
+
+/** How a bad value is shown: never a secret, and a URL (which may carry a password) without its user-info. */
+function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined || SECRET_VARS.has(name)) return '';
+  return ` (got ${JSON.stringify(/_URL$/.test(name) ? redactUrl(value) : value)})`;
+}
 
 type Env = z.infer<typeof EnvSchema>;
 
@@ -142,7 +207,7 @@ function crossFieldIssues(e: Env): { path: PropertyKey[]; message: string }[] {
  * `FOO=` in a .env file means "use the default". A bad value throws `config.invalid` (exit 2)
  * naming every offending variable.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, sources: ConfigSources = {}): Config {
   const raw: Record<string, string> = {};
   for (const key of Object.keys(EnvSchema.shape)) {
     const v = env[key];
@@ -153,9 +218,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success || issues.length > 0) {
     const lines = issues.map((issue) => {
       const name = String(issue.path[0]);
-      const shown =
-        SECRET_VARS.has(name) || raw[name] === undefined ? '' : ` (got ${JSON.stringify(raw[name])})`;
-      return `${name}: ${issue.message}${shown}`;
+      const from = sources.envFile?.keys.has(name) ? ` (set in ${sources.envFile.path})` : '';
+      return `${name}: ${issue.message}${shownValue(name, raw[name])}${from}`;
     });
     throw new AppError('config.invalid', `Invalid configuration:\n  ${lines.join('\n  ')}`, {
       details: { variables: issues.map((i) => String(i.path[0])) },

@@ -16,13 +16,19 @@ describe('migrate', () => {
   it('creates the rr_sync schema on a clean database', async () => {
     db = await createTestDatabase({ migrate: false });
     const result = await migrate(db.pool, silentLogger);
-    expect(result.applied.length).toBeGreaterThan(0);
+    const files = await loadMigrations();
+    expect(result).toEqual({ applied: files.map((m) => m.name), current: files.at(-1)!.version });
+    expect(result.applied[0]).toBe('0001_state');
     const { rows } = await db.pool.query(
       "select table_name from information_schema.tables where table_schema = 'rr_sync' order by 1",
     );
     expect(rows.map((r) => r.table_name)).toEqual(
       expect.arrayContaining(['runs', 'feed_versions', 'schema_migrations']),
     );
+    const { rows: recorded } = await db.pool.query(
+      'select name from rr_sync.schema_migrations order by version',
+    );
+    expect(recorded.map((r) => r.name)).toEqual(result.applied);
   });
 
   it('is idempotent: a second run applies nothing', async () => {

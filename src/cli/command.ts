@@ -5,6 +5,8 @@ export interface FlagSpec {
   type: 'boolean' | 'string';
   description: string;
   multiple?: boolean;
+  /** One-letter alias, e.g. `h` for `-h`. */
+  short?: string;
 }
 
 export interface CommandContext {
@@ -15,7 +17,12 @@ export interface CommandContext {
   logger: Logger;
   /** The environment the config was parsed from (for command-specific variables such as EMULATOR_*). */
   env: NodeJS.ProcessEnv;
-  /** Write the machine-readable summary (only when --json is given, stdout otherwise stays human). */
+  /**
+   * Print a line for the user. Without --json it goes to stdout. With --json, stdout carries
+   * exactly one line: the first JSON object printed here (the command's summary); every other line
+   * goes to stderr, and if the command prints no JSON object the CLI prints `{"ok", "exitCode"}`.
+   * A long-running command prints its JSON line once it is ready.
+   */
   out: (line: string) => void;
   json: boolean;
   /** Resolves when the user pressed Ctrl-C / SIGTERM arrived (for long-running commands). */

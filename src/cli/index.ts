@@ -1,67 +1,82 @@
-import { parseArgs } from 'node:util';
-import { CONFIG_VARIABLES, loadConfig } from '../config.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { loadConfig, type ConfigSources } from '../config.ts';
 import { AppError, coerceError, EXIT } from '../shared/errors.ts';
+import { asFeedWriteFailure } from '../feed/feed.writer.ts';
 import { createLogger } from '../shared/logger.ts';
-import type { Command, FlagSpec } from './command.ts';
-import { COMMANDS } from './commands/index.ts';
+import { parseFlags } from './cli.args.ts';
+import { COMMON_FLAGS, commandHelp, mainHelp, packageVersion } from './cli.help.ts';
+import { createCliOutput, internalError } from './cli.output.ts';
+import { COMMANDS, type CommandEntry } from './commands/index.ts';
 
-const COMMON_FLAGS: Record<string, FlagSpec> = {
-  json: { type: 'boolean', description: 'print a machine-readable summary on stdout' },
-  help: { type: 'boolean', description: 'show help' },
-};
-
-function help(command?: Command): string {
-  if (command) {
-    const flags = Object.entries({ ...command.flags, ...COMMON_FLAGS })
-      .map(([n, f]) => `  --${n}${f.type === 'string' ? ' <value>' : ''}`.padEnd(28) + f.description)
-      .join('\n');
-    return `rr-sync ${command.usage ?? command.name}\n\n${command.summary}\n\nFlags:\n${flags}\n`;
-  }
-  const list = COMMANDS.map((c) => `  ${c.name.padEnd(12)}${c.summary}`).join('\n');
-  return `rr-sync <command> [flags]\n\nCommands:\n${list}\n\nEnvironment (see README "Configuration"):\n  ${CONFIG_VARIABLES.join(
-    '\n  ',
-  )}\n\nExit codes: 0 ok, 1 unexpected failure, 2 bad configuration or arguments, 3 publish gate refused, 4 database or upstream unreachable.\nRun 'rr-sync <command> --help' for a command's flags.\n`;
+export interface MainOptions {
+  /** Read this .env file into `env` (default: ./.env, only when `env` is process.env). */
+  envFile?: string;
+  /** Replaces the command table (tests inject a failing command). */
+  commands?: CommandEntry[];
+  /** Stops long-running commands like Ctrl-C does (tests). */
+  signal?: AbortSignal;
 }
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  if (typeof process.loadEnvFile === 'function' && env === process.env) {
-    try {
-      process.loadEnvFile('.env');
-    } catch {
-      // no .env file: fine
-    }
-  }
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === 'help') {
-    process.stdout.write(help());
-    return name ? EXIT.ok : EXIT.badConfig;
-  }
-  const entry = COMMANDS.find((c) => c.name === name);
-  if (!entry) {
-    process.stderr.write(`rr-sync: unknown command '${name}'\n\n${help()}`);
-    return EXIT.badConfig;
-  }
-  const command = await entry.load();
-  const specs = { ...command.flags, ...COMMON_FLAGS };
-  let parsed;
+/** Variables from a .env file that the environment does not already set (as process.loadEnvFile does). */
+function readEnvFile(file: string, env: NodeJS.ProcessEnv): ConfigSources['envFile'] {
+  let text: string;
   try {
-    parsed = parseArgs({
-      args: rest,
-      options: Object.fromEntries(
-        Object.entries(specs).map(([n, f]) => [n, { type: f.type, multiple: f.multiple ?? false }]),
-      ),
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    process.stderr.write(`rr-sync ${name}: ${(err as Error).message}\n\n${help(command)}`);
-    return EXIT.badConfig;
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined; // no .env file: fine
   }
-  if (parsed.values.help) {
-    process.stdout.write(help(command));
+  const keys = new Set<string>();
+  for (const [k, v] of Object.entries(parseEnv(text))) {
+    if (env[k] !== undefined) continue;
+    env[k] = v;
+    keys.add(k);
+  }
+  return { path: path.resolve(file), keys };
+}
+
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  options: MainOptions = {},
+): Promise<number> {
+  const envFile = options.envFile ?? (env === process.env ? '.env' : undefined);
+  const sources: ConfigSources = { envFile: envFile ? readEnvFile(envFile, env) : undefined };
+  // Global flags may come before the command: `rr-sync --json feed`, `rr-sync --version`.
+  const globals = new Set<string>();
+  let i = 0;
+  for (; i < argv.length && /^(--json|--help|-h|--version|-v)$/.test(argv[i]!); i++) globals.add(argv[i]!);
+  const [name, ...rest] = argv.slice(i);
+  const json = globals.has('--json') || rest.includes('--json');
+  const out = createCliOutput(json);
+  if (!name && (globals.has('--version') || globals.has('-v'))) {
+    const version = packageVersion();
+    out.line(json ? JSON.stringify({ ok: true, version }) : `rr-sync ${version}`);
     return EXIT.ok;
   }
+  const commands = options.commands ?? COMMANDS;
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
+    const asked = globals.has('--help') || globals.has('-h') || name === 'help';
+    if (asked && !json) {
+      out.line(mainHelp());
+      return EXIT.ok;
+    }
+    process.stderr.write(mainHelp());
+    if (asked) {
+      out.line(JSON.stringify({ ok: true, commands: commands.map((c) => c.name) }));
+      return EXIT.ok;
+    }
+    const what = name ? `unknown command '${name}'` : 'no command given';
+    out.fail(
+      'rr-sync',
+      new AppError('usage.invalid', `${what}; commands: ${commands.map((c) => c.name).join(', ')}`),
+    );
+    return EXIT.badConfig;
+  }
   let logger = createLogger();
+  let feedsDir: string | undefined;
   const controller = new AbortController();
   let signals = 0;
   const onSignal = () => {
@@ -70,33 +85,47 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (signals > 1) process.exit(130);
     controller.abort();
   };
+  const external = () => controller.abort();
+  options.signal?.addEventListener('abort', external, { once: true });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const json = Boolean(parsed.values.json);
   try {
-    const config = loadConfig(env);
+    const command = await entry.load();
+    const specs = { ...command.flags, ...COMMON_FLAGS };
+    const parsed = parseFlags(name!, rest, specs);
+    if (parsed.values.help || globals.has('--help') || globals.has('-h')) {
+      out.line(
+        json ? JSON.stringify({ ok: true, command: name, flags: Object.keys(specs) }) : commandHelp(command),
+      );
+      return EXIT.ok;
+    }
+    const config = loadConfig(env, sources);
+    feedsDir = config.feedsDir;
     logger = createLogger({ level: config.logLevel });
-    return await command.run({
-      flags: parsed.values as Record<string, string | boolean | string[] | undefined>,
+    const code = await command.run({
+      flags: parsed.values,
       positionals: parsed.positionals,
       config,
       logger,
       env,
       json,
-      out: (line) => process.stdout.write(`${line}\n`),
+      out: (line) => out.line(line),
       signal: controller.signal,
     });
+    out.finish(code);
+    return code;
   } catch (err) {
-    const e = coerceError(err);
+    // TODO(lead, 2026-12-01): map this in the feed job itself once it is restructured.
+    const e = coerceError(feedsDir ? asFeedWriteFailure(err, feedsDir) : err);
     if (e instanceof AppError) {
-      if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: e.toJSON() })}\n`);
-      process.stderr.write(`rr-sync ${name}: ${e.message}\n`);
+      out.fail(`rr-sync ${name}`, e);
       return e.exitCode;
     }
     logger.error({ err: { message: e.message, stack: e.stack } }, 'unexpected failure');
-    process.stderr.write(`rr-sync ${name}: unexpected failure: ${e.message}\n`);
+    out.fail(`rr-sync ${name}`, internalError(e));
     return EXIT.failure;
   } finally {
+    options.signal?.removeEventListener('abort', external);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { AppError, isDatabaseUnreachable, markDatabaseConnectionError } from '../shared/errors.ts';
+import { redactUrlsIn } from '../shared/redact.ts';
 
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
@@ -13,11 +14,6 @@ export function describeDatabase(url: string): string {
   } catch {
     return '(unparseable database URL)';
   }
-}
-
-/** Replace any password in a connection string (for logs and error messages). */
-export function redactUrl(url: string): string {
-  return url.replace(/(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 }
 
 /** `application_name` of each connection role, so operators (and tests) can tell them apart in pg_stat_activity. */
@@ -72,8 +68,10 @@ export function asUnreachable(err: unknown, url: string): unknown {
   const reason = (e.message ?? String(err)).replace(url, describeDatabase(url));
   return new AppError(
     'db.unreachable',
-    `Cannot reach PostgreSQL at ${describeDatabase(url)}: ${redactUrl(reason)}`,
-    { cause: err },
+    `Cannot reach PostgreSQL at ${describeDatabase(url)}: ${redactUrlsIn(reason)}`,
+    {
+      cause: err,
+    },
   );
 }
 

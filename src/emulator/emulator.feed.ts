@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from '../shared/logger.ts';
 import { FeedFailure } from './emulator.feed-parse.ts';
 import { readFeedStream, type FeedStreamResult } from './emulator.feed-stream.ts';
+import { redactUrl } from '../shared/redact.ts';
 import type { PartnerState } from './emulator.state.ts';
 import type { BehaviourSettings, FeedImportReport } from './emulator.types.ts';
 
@@ -13,19 +14,8 @@ const MAX_REDIRECTS = 5;
 const IDLE_TIMEOUT_MS = 60_000;
 const USER_AGENT = 'rr-emulator-feed-puller/1.0';
 
-/** Feed URLs may carry credentials (user:pass@, ?token=): they never reach a report or a log. */
-export function redactUrl(raw: string): string {
-  if (!URL.canParse(raw)) return '[invalid url]';
-  const u = new URL(raw);
-  if (u.username || u.password) {
-    u.username = '***';
-    u.password = '';
-  }
-  for (const key of [...u.searchParams.keys()]) {
-    if (/token|key|secret|pass|signature|auth/i.test(key)) u.searchParams.set(key, '***');
-  }
-  return u.toString();
-}
+// Feed URLs may carry credentials (user:pass@, ?token=): they never reach a report or a log.
+export { redactUrl };
 
 function request(
   url: URL,

@@ -1,3 +1,4 @@
+import { count, formatDuration } from '../shared/text.ts';
 import type { FeedSummary } from './feed.job.ts';
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
@@ -9,10 +10,10 @@ export function summaryLine(kind: 'feed' | 'validate', s: FeedSummary): string {
     .join(', ');
   const head =
     kind === 'validate'
-      ? `validate: ${s.offers} offers valid`
-      : `feed ${s.status}: ${s.offers} offers${s.version ? ` (version ${s.version})` : ''}`;
+      ? `validate: ${count(s.offers, 'offer')} valid`
+      : `feed ${s.status}: ${count(s.offers, 'offer')}${s.version ? ` (version ${s.version})` : ''}`;
   const size = kind === 'feed' && s.bytes ? `, ${mb(s.bytes)} xml / ${mb(s.gzBytes)} gz` : '';
-  return `${head}, ${s.rejectedProducts} products rejected, ${s.errors} errors, ${s.warnings} warnings${size}, ${s.seconds.toFixed(1)} s${
+  return `${head}, ${count(s.rejectedProducts, 'product')} rejected, ${count(s.errors, 'error')}, ${count(s.warnings, 'warning')}${size}, ${formatDuration(s.seconds)}${
     codes ? ` [${codes}]` : ''
   }${s.reason ? ` (${s.reason})` : ''}`;
 }

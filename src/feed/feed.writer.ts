@@ -41,15 +41,14 @@ export class FeedWriter {
     this.gzip = createGzip({ level: 1, memLevel: 9, strategy: zc.Z_DEFAULT_STRATEGY, chunkSize: 256 * 1024 });
     this.gzFile = createWriteStream(path.join(dir, FEED_FILES.gz));
     this.gzip.pipe(this.gzFile);
-    for (const s of [this.xml, this.gzip, this.gzFile]) {
-      s.on('error', (e: Error) => {
-        this.failure ??= new AppError(
-          'feed.write_failed',
-          `Writing the feed in ${dir} failed: ${e.message}`,
-          { cause: e },
-        );
-      });
-    }
+    for (const s of [this.xml, this.gzip, this.gzFile]) s.on('error', (e: Error) => this.fail(e));
+  }
+
+  /** The first failure wins; every later path (drain, close, fsync) reports the same error. */
+  private fail(e: unknown): AppError {
+    // The writer's directory is the run's temporary directory directly inside FEEDS_DIR.
+    this.failure ??= feedWriteFailure(e, path.dirname(this.dir));
+    return this.failure;
   }
 
   get xmlPath(): string {
@@ -109,7 +108,7 @@ export class FeedWriter {
     const waits: Promise<unknown>[] = [];
     if (!xmlOk) waits.push(once(this.xml, 'drain'));
     if (!gzOk) waits.push(once(this.gzip, 'drain'));
-    if (waits.length) await Promise.all(waits);
+    if (waits.length) await Promise.all(waits).catch((e: unknown) => Promise.reject(this.fail(e)));
   }
 
   /** Flush, fsync and close both files. */
@@ -123,8 +122,13 @@ export class FeedWriter {
     });
     const gzClosed = once(this.gzFile, 'finish');
     this.gzip.end();
-    await Promise.all([xmlClosed, gzClosed]);
-    await Promise.all([syncFile(this.xmlPath), syncFile(this.gzPath)]);
+    try {
+      await Promise.all([xmlClosed, gzClosed]);
+      // A full disk may show only here: delayed allocation reports ENOSPC at fsync.
+      await Promise.all([syncFile(this.xmlPath), syncFile(this.gzPath)]);
+    } catch (e) {
+      throw this.fail(e);
+    }
     if (this.failure) throw this.failure;
     return { bytes: this.xmlBytes, idsSha256: this.ids.digest('hex'), offers: this.offers };
   }
@@ -135,6 +139,47 @@ export class FeedWriter {
     this.gzFile.destroy();
     this.xml.destroy();
   }
+}
+
+const WHY: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exhausted',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+};
+
+/**
+ * A file-system failure while writing into FEEDS_DIR as `feed.write_failed`, naming the directory
+ * and the cause in words (an AppError passes through). The published feed is untouched: the run
+ * writes into a temporary directory until the atomic swap.
+ */
+export function feedWriteFailure(err: unknown, feedsDir: string): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const why = (e.code && WHY[e.code]) ?? e.message ?? String(err);
+  const where = e.path
+    ? ` (${e.code ?? 'error'} on ${path.relative(feedsDir, e.path) || '.'})`
+    : e.code
+      ? ` (${e.code})`
+      : '';
+  return new AppError(
+    'feed.write_failed',
+    `Writing the feed in FEEDS_DIR ${feedsDir} failed: ${why}${where}. The published feed was not changed; free space or fix the directory's permissions, then run again.`,
+    { cause: err, details: { feedsDir, errno: e.code } },
+  );
+}
+
+/**
+ * Any write failure (full disk, no permission, read-only) on a path inside FEEDS_DIR, wherever
+ * the run met it (creating its temporary directory, the report, the swap), as feed.write_failed;
+ * anything else unchanged.
+ */
+export function asFeedWriteFailure(err: unknown, feedsDir: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof AppError || !e?.code || !(e.code in WHY) || typeof e.path !== 'string') return err;
+  const rel = path.relative(feedsDir, path.resolve(e.path));
+  return rel.startsWith('..') || path.isAbsolute(rel) ? err : feedWriteFailure(err, feedsDir);
 }
 
 async function syncFile(file: string): Promise<void> {

@@ -42,31 +42,54 @@ const API_KEY_NAME = /api_?key=/i;
 const REDACTED = '[redacted]';
 
 /**
+ * The forms a secret takes on its way into a URL or a message: as is, through
+ * encodeURIComponent (our query builder), through URLSearchParams / form encoding (space as '+',
+ * more characters escaped), through encodeURI, and with lower-case hex escapes.
+ */
+function secretForms(secret: string): string[] {
+  const component = encodeURIComponent(secret);
+  const form = new URLSearchParams({ k: secret }).toString().slice(2);
+  const forms = new Set([
+    secret,
+    component,
+    component.replace(/%20/g, '+'),
+    form,
+    form.replace(/\+/g, '%20'),
+    encodeURI(secret),
+  ]);
+  for (const f of [...forms]) forms.add(f.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()));
+  // Longest first: a shorter form that is a prefix of a longer one must not leave its tail behind.
+  return [...forms].filter(Boolean).sort((a, b) => b.length - a.length);
+}
+
+/**
  * The one redaction used for every URL, error message and log line that leaves the client:
- * removes any `apiKey=` query value (either spelling) and every literal occurrence of the given
- * secrets, raw or URL-encoded.
+ * every literal occurrence of the given secrets (in each encoded form) first, then any
+ * `apiKey=` query value (either spelling). The order matters: the pattern stops at '&' or a
+ * space, so run first it would leave the tail of a key that contains one.
  */
 export function redact(text: string, secrets: readonly string[] = []): string {
+  return createRedactor(secrets)(text);
+}
+
+function redactForms(text: string, forms: readonly string[]): string {
   let out = text;
-  if (API_KEY_NAME.test(text)) out = out.replace(API_KEY_IN_URL, `$1${REDACTED}`);
-  for (const secret of secrets) {
-    if (!secret) continue;
-    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret) out = out.split(encoded).join(REDACTED);
+  for (const form of forms) {
+    if (out.includes(form)) out = out.split(form).join(REDACTED);
   }
+  if (API_KEY_NAME.test(out)) out = out.replace(API_KEY_IN_URL, `$1${REDACTED}`);
   return out;
 }
 
 /** A redact() bound to the client's secret. */
 export type Redactor = (text: string) => string;
-export const createRedactor =
-  (secrets: readonly (string | undefined)[]): Redactor =>
-  (text) =>
-    redact(
-      text,
-      secrets.filter((s): s is string => typeof s === 'string' && s.length > 0),
-    );
+export function createRedactor(secrets: readonly (string | undefined)[]): Redactor {
+  // Longest first across all secrets too: one key may contain another.
+  const forms = secrets
+    .flatMap((s) => (typeof s === 'string' && s.length > 0 ? secretForms(s) : []))
+    .sort((a, b) => b.length - a.length);
+  return (text) => redactForms(text, forms);
+}
 
 function redactValue(value: unknown, r: Redactor, depth: number): unknown {
   if (typeof value === 'string') return r(value);

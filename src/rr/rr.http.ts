@@ -159,7 +159,8 @@ export function createHttpTransport(opts: HttpOptions, logger: Logger, redactor:
         return { ok: true, status, value: { status, headers, body: parseJson(text) } };
       }
       const retryAfterMs = parseRetryAfter(headers['retry-after']);
-      return { ok: false, error: httpError(status, redactor(text.slice(0, MAX_ERROR_DETAIL)), retryAfterMs) };
+      // Redact before cutting: a cut through the key would leave a prefix no redaction recognises.
+      return { ok: false, error: httpError(status, redactor(text).slice(0, MAX_ERROR_DETAIL), retryAfterMs) };
     } catch (err) {
       return { ok: false, error: classifyThrown(err, controller.signal, timeoutMs, redactor) };
     } finally {

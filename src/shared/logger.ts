@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { formatLogLine } from './logger.format.ts';
 
 /** The tiny logger interface the code depends on; tests pass `silentLogger`. */
 export interface Logger {
@@ -24,11 +25,30 @@ const REDACT = [
   'req.headers.authorization',
 ];
 
-export function createLogger(options: { level?: string; destination?: number } = {}): Logger {
-  // Logs go to stderr: stdout is reserved for `--json` summaries.
+export interface LoggerOptions {
+  level?: string;
+  /** File descriptor for JSON lines (default 2, stderr). */
+  destination?: number;
+  /** Human-readable lines instead of JSON (default: when stderr is a terminal and no destination is given). */
+  pretty?: boolean;
+  /** Where lines go instead of the file descriptor (default stderr). */
+  stream?: { write(s: string): unknown; isTTY?: boolean };
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const stream = options.stream ?? process.stderr;
+  const pretty = options.pretty ?? (options.destination === undefined && Boolean(stream.isTTY));
+  // Logs go to stderr: stdout is reserved for `--json` summaries. On a terminal a person reads
+  // them, so they are laid out as text; piped or collected, they stay one JSON object per line.
+  // On a terminal the line starts by clearing the row, where a progress line may be half drawn.
+  const destination = pretty
+    ? { write: (line: string) => stream.write(`${stream.isTTY ? '\r\x1b[K' : ''}${formatLogLine(line)}`) }
+    : options.stream
+      ? { write: (line: string) => options.stream!.write(line) }
+      : pino.destination({ fd: options.destination ?? 2, sync: true });
   return pino(
     { level: options.level ?? 'info', redact: { paths: REDACT, censor: '[redacted]' }, base: undefined },
-    pino.destination({ fd: options.destination ?? 2, sync: true }),
+    destination,
   ) as unknown as Logger;
 }
 

@@ -37,9 +37,12 @@ export class RunReport {
   private readonly samples = new Map<ReasonCode, Issue[]>();
   private readonly spool: WriteStream | null;
   private pending = '';
+  /** A spool that cannot be written (full disk, read-only FEEDS_DIR) fails the run, never the process. */
+  private spoolError: Error | null = null;
 
   constructor(private readonly spoolPath: string | null) {
     this.spool = spoolPath ? createWriteStream(spoolPath) : null;
+    this.spool?.on('error', (e) => (this.spoolError ??= e));
   }
 
   add(issue: Issue): void {
@@ -61,6 +64,7 @@ export class RunReport {
 
   /** Wait for the spool file when it has fallen behind (keeps memory flat). */
   async drain(): Promise<void> {
+    if (this.spoolError) throw this.spoolError;
     if (this.spool?.writableNeedDrain) await once(this.spool, 'drain');
   }
 
@@ -97,9 +101,9 @@ export class RunReport {
 
   private async closeSpool(): Promise<void> {
     if (!this.spool) return;
-    if (this.pending) this.spool.write(this.pending);
+    if (this.pending && !this.spoolError) this.spool.write(this.pending);
     this.pending = '';
-    if (!this.spool.closed) {
+    if (!this.spool.closed && !this.spool.destroyed) {
       this.spool.end();
       await once(this.spool, 'close');
     }
@@ -111,7 +115,10 @@ export class RunReport {
    */
   async writeJson(path: string, header: Record<string, unknown>): Promise<void> {
     await this.closeSpool();
+    if (this.spoolError) throw this.spoolError;
     const out = createWriteStream(path);
+    let outError: Error | null = null;
+    out.on('error', (e) => (outError ??= e));
     const codes = Object.fromEntries(
       Object.entries(this.summary()).map(([code, s]) => [
         code,
@@ -125,12 +132,14 @@ export class RunReport {
       const lines = createInterface({ input: createReadStream(this.spoolPath), crlfDelay: Infinity });
       for await (const line of lines) {
         if (!line) continue;
+        if (outError) throw outError;
         if (!out.write(`${first ? '\n    ' : ',\n    '}${line}`)) await once(out, 'drain');
         first = false;
       }
     }
     out.end(`${first ? '' : '\n  '}]\n}\n`);
-    await once(out, 'close');
+    if (!out.closed) await once(out, 'close');
+    if (outError) throw outError;
   }
 
   async dispose(): Promise<void> {

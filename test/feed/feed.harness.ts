@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { vi } from 'vitest';
-import { main } from '../../src/cli/index.ts';
+import { main, type MainOptions } from '../../src/cli/index.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { FeedJobDeps } from '../../src/feed/feed.job.ts';
 import { FEED_FILES, readCurrentFeed, type FeedManifest } from '../../src/feed/feed.layout.ts';
@@ -91,7 +91,11 @@ export interface CliRun {
 }
 
 /** Run the CLI in this process (`main(argv, env)`), capturing what it prints. */
-export async function runCli(argv: string[], env: Record<string, string>): Promise<CliRun> {
+export async function runCli(
+  argv: string[],
+  env: Record<string, string>,
+  options?: MainOptions,
+): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
   const capture =
@@ -105,7 +109,7 @@ export async function runCli(argv: string[], env: Record<string, string>): Promi
   const o = vi.spyOn(process.stdout, 'write').mockImplementation(capture(out) as typeof process.stdout.write);
   const e = vi.spyOn(process.stderr, 'write').mockImplementation(capture(err) as typeof process.stderr.write);
   try {
-    const code = await main(argv, env);
+    const code = await main(argv, env, options);
     return { code, stdout: out.join(''), stderr: err.join('') };
   } finally {
     o.mockRestore();

@@ -150,7 +150,7 @@ describe('publish gate', () => {
     await createStore(h.db.pool, { products: products(1, '9.99') });
     const refused = await runCli(['feed'], h.env);
     expect(refused.code).toBe(3);
-    expect(refused.stdout).toMatch(/feed refused: 1 offers.*publish gate refused/);
+    expect(refused.stdout).toMatch(/feed refused: 1 offer,.*publish gate refused/);
     expect((await readPublished(h.feedsDir))!.manifest.offers).toBe(10);
     expect((await runCli(['feed', '--force'], h.env)).code).toBe(0);
     expect((await readPublished(h.feedsDir))!.manifest.offers).toBe(1);

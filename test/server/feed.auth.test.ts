@@ -64,6 +64,7 @@ describe('feed access token', () => {
   });
 
   it('never writes the token to the log, yet logs each download without its query string', async () => {
+    const started = performance.now();
     await request(`${server.url}/feeds/catalog.xml?token=${TOKEN}`, {
       headers: { 'user-agent': 'RR-Test/1' },
     });
@@ -82,9 +83,19 @@ describe('feed access token', () => {
       '/feeds/catalog.xml 401',
     ]);
     const first = downloads.find((d) => d.userAgent === 'RR-Test/1');
-    expect(first).toMatchObject({ method: 'GET', status: 200, version: 'v1' });
-    expect(first!.bytes).toBeGreaterThan(0);
-    expect(typeof first!.ms).toBe('number');
-    expect(typeof first!.remoteAddress).toBe('string');
+    const elapsed = performance.now() - started;
+    expect(first).toMatchObject({
+      method: 'GET',
+      path: '/feeds/catalog.xml',
+      status: 200,
+      version: 'v1',
+      // No Accept-Encoding: the plain XML, every byte of it.
+      bytes: Buffer.byteLength(catalogXml('one')),
+      remoteAddress: '127.0.0.1',
+    });
+    // Whole milliseconds, and no more than the test itself waited.
+    expect(Number.isInteger(first!.ms)).toBe(true);
+    expect(first!.ms as number).toBeGreaterThanOrEqual(0);
+    expect(first!.ms as number).toBeLessThanOrEqual(Math.ceil(elapsed));
   });
 });

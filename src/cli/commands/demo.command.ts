@@ -1,5 +1,6 @@
 import { DEFAULT_DEMO_SEED, seedDemo, type DemoSummary } from '../../demo/demo.seed.ts';
 import { AppError, EXIT } from '../../shared/errors.ts';
+import { count, formatDuration, grouped } from '../../shared/text.ts';
 import type { Command } from '../command.ts';
 import { openDatabases } from '../databases.ts';
 
@@ -24,11 +25,11 @@ function wholeNumberFlag(value: unknown, flag: string, min: number, max: number,
 }
 
 function describe(s: DemoSummary): string {
-  const f = (n: number) => n.toLocaleString('en-US');
+  const c = (n: number, one: string, many?: string) => count(n, one, many, grouped);
   return (
-    `demo store seeded in schema "${s.schema}" in ${s.seconds.toFixed(1)} s: ${f(s.products)} products ` +
-    `(${f(s.productRows)} rows with the planted ones), ${f(s.stockRows)} stock rows, ${f(s.categories)} categories, ` +
-    `${f(s.warehouses)} warehouses; ${f(s.invalidRows)} rows are broken on purpose so that the run report has something to show`
+    `demo store seeded in schema "${s.schema}" in ${formatDuration(s.seconds)}: ${c(s.products, 'product')} ` +
+    `(${c(s.productRows, 'row')} with the planted ones), ${c(s.stockRows, 'stock row')}, ${c(s.categories, 'category', 'categories')}, ` +
+    `${c(s.warehouses, 'warehouse')}; ${c(s.invalidRows, 'row is', 'rows are')} broken on purpose so that the run report has something to show`
   );
 }
 

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { migrate } from '../../db/migrate.ts';
 import { demoProductCount, seedDemo } from '../../demo/demo.seed.ts';
-import { runFeedJob } from '../../feed/feed.job.ts';
+import { runFeedJob, type FeedSummary } from '../../feed/feed.job.ts';
 import { summaryLine } from '../../feed/feed.summary.ts';
 import { EXIT } from '../../shared/errors.ts';
 import type { Command } from '../command.ts';
@@ -32,6 +32,7 @@ export const startCommand: Command = {
     // Bind first: a busy PORT must stop the command before it seeds or publishes anything. The
     // server meanwhile serves the previously published feed (or 503 before the first one).
     const server = await listenOnPort(config, logger);
+    let feed: FeedSummary | undefined;
     try {
       const dbs = await openDatabases(config, logger);
       try {
@@ -55,14 +56,16 @@ export const startCommand: Command = {
           { catalog: dbs.catalog, state: dbs.state, config, logger },
           { onProgress: progress.update, signal: ctx.signal },
         ).finally(progress.done);
+        feed = summary;
         ctx.out(summaryLine('feed', summary));
         ctx.out(`run report: ${summary.reportPath}`);
       } finally {
         await dbs.close();
       }
-      ctx.out(
-        `feed URL for Retail Rocket: ${feedUrlFor(config, server.port)}\nserving ${server.url} (Ctrl-C to stop)`,
-      );
+      const feedUrl = feedUrlFor(config, server.port);
+      // With --json the lines above went to stderr; this is the one stdout line, once ready.
+      if (ctx.json) ctx.out(JSON.stringify({ ok: true, feed, listening: server.url, feedUrl }));
+      ctx.out(`feed URL for Retail Rocket: ${feedUrl}\nserving ${server.url} (Ctrl-C to stop)`);
       if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
     } finally {
       await server.close();
