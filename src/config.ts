@@ -105,6 +105,17 @@ const EnvSchema = z.object({
   RR_RATE_LIMIT: intIn(1, 100_000).default(600),
   RR_PUSH_RATE: intIn(1, 100_000).default(100),
   RR_PUSH_MAX_ATTEMPTS: intIn(1, 1000).default(10),
+  // on: honour Retail Rocket's Cache-Control (an hour for most algorithms); off (or 0): never cache;
+  // N: cache at most N seconds (a demo wants to see an order change `related` at once).
+  RR_RECS_CACHE: z
+    .string()
+    .regex(/^(on|off|\d{1,6})$/i, 'must be on, off, or a whole number of seconds from 0 to 86400')
+    .transform((v) => (/^on$/i.test(v) ? undefined : /^off$/i.test(v) ? 0 : Number(v)))
+    .refine(
+      (n) => n === undefined || n <= 86_400,
+      'must be on, off, or a whole number of seconds from 0 to 86400',
+    )
+    .optional(),
   RR_CA_FILE: z
     .string()
     .refine((p) => existsSync(p), 'file does not exist')
@@ -150,6 +161,8 @@ export type Config = Readonly<{
     timeoutMs: number;
     rateLimit: number;
     caFile?: string;
+    /** Cap on how long recommendation answers are cached, in seconds (0 = off); unset: as Cache-Control says. */
+    recsCacheMaxAgeSeconds?: number;
   }>;
   /** The Product API pusher (design §5): pushes/s, and attempts before a dead letter. */
   push: Readonly<{ rate: number; maxAttempts: number }>;
@@ -250,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, sources: Config
       timeoutMs: e.RR_TIMEOUT_MS,
       rateLimit: e.RR_RATE_LIMIT,
       caFile: e.RR_CA_FILE,
+      recsCacheMaxAgeSeconds: e.RR_RECS_CACHE,
     }),
     push: Object.freeze({ rate: e.RR_PUSH_RATE, maxAttempts: e.RR_PUSH_MAX_ATTEMPTS }),
     port: e.PORT,

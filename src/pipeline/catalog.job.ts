@@ -68,6 +68,8 @@ export interface FeedSummary {
   errors: number;
   warnings: number;
   byCode: ReportCounts['byCode'];
+  /** The first few ids per reason code (what was left out, for the human summary). */
+  firstIds: ReturnType<RunReport['firstIds']>;
   bytes: number;
   gzBytes: number;
   seconds: number;
@@ -110,7 +112,9 @@ export function decide(
       status: 'refused',
       exitCode: EXIT.gateRefused,
       version: null,
-      reason: `publish gate refused: ${gate.reason}; the published feed stays (use --force to override)`,
+      reason: options.dryRun
+        ? gate.reason
+        : `publish gate refused: ${gate.reason}; the published feed stays (use --force to override)`,
     };
   }
   if (options.dryRun) {
@@ -207,7 +211,8 @@ export async function runCatalogJob<R>(
       catalogSchema: config.catalogSchema,
       totals: { ...base, bytes, gzBytes, seconds: (performance.now() - started) / 1000 },
     };
-    const lastReport = path.join(feedsDir, 'last-run.report.json');
+    // A dry run records nothing, so its report goes beside last-run's instead of replacing it.
+    const lastReport = path.join(feedsDir, record ? 'last-run.report.json' : 'dry-run.report.json');
     let version = decision.version;
     if (decision.status === 'published' && built) {
       await spec.hooks?.beforePublish?.();
@@ -225,10 +230,10 @@ export async function runCatalogJob<R>(
       });
       version = built.manifest.version;
       if (runId !== null) await insertFeedVersion(deps.state, runId, built.manifest);
-    } else if (record) {
+    } else {
       await report.writeJson(`${lastReport}.tmp`, header);
     }
-    if (record) await rename(`${lastReport}.tmp`, lastReport);
+    await rename(`${lastReport}.tmp`, lastReport);
 
     let extension: R | null = null;
     if (spec.extension && decision.status !== 'refused') {
@@ -245,6 +250,7 @@ export async function runCatalogJob<R>(
       status: decision.status,
       exitCode: decision.exitCode,
       ...base,
+      firstIds: report.firstIds(),
       bytes,
       gzBytes,
       seconds: Math.round(seconds * 100) / 100,

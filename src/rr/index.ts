@@ -12,7 +12,7 @@ export type { Redactor, RetryOptions, RrError, RrErrorKind, RrResult } from './r
 export type { CallInfo, CallOptions } from './rr.core.ts';
 export type { BatchFailure, BatchOptions, BatchReport } from './rr.batch.ts';
 export type { Recommendations, RecommendationsApi } from './rr.recommendations.ts';
-export type { ProductsApi, UpsertOptions } from './rr.products.ts';
+export type { ItemsQuery, ProductsApi, UpsertOptions } from './rr.products.ts';
 export type { TrackingApi } from './rr.tracking.ts';
 export type { Priority, RateLimiter, RateLimiterOptions } from './rr.limiter.ts';
 export { createRateLimiter } from './rr.limiter.ts';

@@ -105,7 +105,10 @@ export function createRetailRocketClient(
     partnerId,
     events: createTrackingApi(core),
     sendBatch: (events, opts) => sendBatch(events, opts),
-    recommendations: createRecommendationsApi(core, { cacheEntries: config.recommendationCacheEntries }),
+    recommendations: createRecommendationsApi(core, {
+      cacheEntries: config.recommendationCacheEntries,
+      maxAgeSeconds: config.recsCacheMaxAgeSeconds,
+    }),
     products: createProductsApi(core),
     redact,
     protocolOf: (url) => transport.protocolOf(url),

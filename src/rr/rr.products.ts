@@ -18,6 +18,12 @@ export interface UpsertOptions extends CallOptions {
   stockId?: string;
 }
 
+/** The object form of an items lookup: `items({ itemIds: [1, 2], stockId: 'moscow' })`. */
+export interface ItemsQuery {
+  itemIds: readonly (number | string)[];
+  stockId?: string;
+}
+
 export interface ProductsApi {
   /** POST `{RR_PRODUCT_API_URL}partner/{partnerId}/products/{id}?stockId=..&apiKey=..` (bulk priority). */
   upsert(product: ProductInput, opts?: UpsertOptions): Promise<RrResult<void>>;
@@ -25,10 +31,13 @@ export interface ProductsApi {
   upsertGroup(group: ProductGroupInput, opts?: UpsertOptions): Promise<RrResult<void>>;
   /**
    * GET `{RR_PRODUCT_API_URL}partner/{partnerId}/items/?itemsIds=1,2&stock=..` (§3.3, public: no
-   * apiKey sent). Unknown ids are simply absent from the answer.
+   * apiKey sent). Unknown ids are simply absent from the answer. Takes the ids, or an object
+   * `{ itemIds, stockId? }` like the other methods' parameters (a stockId in both places must agree).
    */
-  items(itemIds: readonly (number | string)[], opts?: UpsertOptions): Promise<RrResult<RrItem[]>>;
+  items(query: readonly (number | string)[] | ItemsQuery, opts?: UpsertOptions): Promise<RrResult<RrItem[]>>;
 }
+
+const isIdList = (q: unknown): q is readonly (number | string)[] => Array.isArray(q);
 
 function parseItems(res: HttpResponse): RrResult<RrItem[]> {
   const parsed = ItemsResponse.safeParse(res.body ?? []);
@@ -80,8 +89,17 @@ export function createProductsApi(core: RrCore): ProductsApi {
       if (!checked.ok) return Promise.resolve(checked);
       return post('product.upsertGroup', `productsgroup/${checked.value.groupId}`, checked.value, opts);
     },
-    async items(itemIds, opts = {}) {
-      const checked = check(ItemsQuerySchema, { itemIds, stockId: opts.stockId }, 'items lookup');
+    async items(itemsQuery, opts = {}) {
+      const input = isIdList(itemsQuery) ? { itemIds: itemsQuery } : itemsQuery;
+      const given = input as Partial<ItemsQuery> | null;
+      if (given?.stockId !== undefined && opts.stockId !== undefined && given.stockId !== opts.stockId)
+        return invalid('items lookup refused before sending: stockId is given twice with different values');
+      const stockId = given?.stockId ?? opts.stockId;
+      const checked = check(
+        ItemsQuerySchema,
+        stockId === undefined ? input : { ...input, stockId },
+        'items lookup',
+      );
       if (!checked.ok) return checked;
       const qs = query([
         ['itemsIds', checked.value.itemIds],

@@ -49,9 +49,11 @@ function cacheTtlMs(cacheControl: string | undefined): number {
 
 export function createRecommendationsApi(
   core: RrCore,
-  opts: { cacheEntries?: number } = {},
+  opts: { cacheEntries?: number; maxAgeSeconds?: number } = {},
 ): RecommendationsApi {
   const maxEntries = opts.cacheEntries ?? 1000;
+  // RR_RECS_CACHE: Retail Rocket allows an hour for most algorithms, too long to see a demo order.
+  const maxTtlMs = opts.maxAgeSeconds === undefined ? Infinity : opts.maxAgeSeconds * 1000;
   const cache = new Map<string, CacheEntry>();
 
   function fromCache(url: string): Recommendations | undefined {
@@ -64,7 +66,7 @@ export function createRecommendationsApi(
   }
 
   function remember(url: string, value: Recommendations) {
-    const ttl = cacheTtlMs(value.cacheControl);
+    const ttl = Math.min(cacheTtlMs(value.cacheControl), maxTtlMs);
     if (maxEntries <= 0 || ttl <= 0) return;
     if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
     cache.set(url, { expiresAt: Date.now() + ttl, value: { ...value, productIds: [...value.productIds] } });

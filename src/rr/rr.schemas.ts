@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkPrice } from '../validation/validation.rules.ts';
 
 /**
  * Outgoing data is checked before anything is sent (a bad id never reaches Retail Rocket), and
@@ -205,7 +206,20 @@ const absUrl = z
   .string()
   .max(512, 'must be at most 512 characters')
   .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an absolute http(s) URL');
-const positivePrice = z.number().finite().gt(0, 'must be > 0');
+/**
+ * Product API prices: a number, or decimal text as the validator's offers carry it ("9.90",
+ * "9.9000000000000000" from a view): sent as the JSON number of the same value ("9.9").
+ */
+const money = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return v;
+  const r = checkPrice(v);
+  if ('price' in r) return Number(r.price);
+  if (r.canonical !== undefined) return Number(r.canonical);
+  ctx.addIssue({ code: 'custom', message: 'must be a number or decimal text like 9.90' });
+  return z.NEVER;
+});
+const positivePrice = money.pipe(z.number().finite().gt(0, 'must be > 0'));
+const listPrice = money.pipe(price);
 const params = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
 const optionalText = z.string().max(10_000).optional();
 
@@ -217,7 +231,7 @@ export const ProductSchema = z.strictObject({
   pictureUrl: absUrl,
   isAvailable: z.boolean(),
   categoryPaths: list(categoryPath, 100),
-  oldPrice: price.optional(),
+  oldPrice: listPrice.optional(),
   description: optionalText,
   vendor: optionalText,
   model: optionalText,
@@ -234,7 +248,7 @@ const GroupMemberSchema = z.strictObject({
   url: absUrl.optional(),
   pictureUrl: absUrl.optional(),
   price: positivePrice.optional(),
-  oldPrice: price.optional(),
+  oldPrice: listPrice.optional(),
   description: optionalText,
   params: params.optional(),
 });

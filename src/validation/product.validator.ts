@@ -195,7 +195,14 @@ export function validateProduct(group: ProductGroup, ctx: ValidationContext): Of
 
   const price = checkPrice(row[P.price]);
   if ('problem' in price) {
-    issue(report, `product.price.${price.problem}` as ReasonCode, id, 'price', row[P.price]);
+    // A zero or negative decimal is reported in canonical form ("0", not "0.00000000000000000000").
+    issue(
+      report,
+      `product.price.${price.problem}` as ReasonCode,
+      id,
+      'price',
+      price.canonical ?? row[P.price],
+    );
     errors++;
   }
 
@@ -234,10 +241,10 @@ export function validateProduct(group: ProductGroup, ctx: ValidationContext): Of
         op.problem === 'not_positive' ? 'product.old_price.not_greater' : 'product.old_price.invalid',
         id,
         'old_price',
-        rawOld,
+        op.canonical ?? rawOld,
       );
     } else if (compareDecimal(op.price, price.price) <= 0)
-      issue(report, 'product.old_price.not_greater', id, 'old_price', rawOld);
+      issue(report, 'product.old_price.not_greater', id, 'old_price', op.price);
     else oldPrice = op.price;
   }
 
@@ -340,7 +347,7 @@ function validateStocks(
     if (r[S.price] !== null) {
       const p = checkPrice(r[S.price]);
       if ('problem' in p) {
-        stockIssue(report, 'stock.price.invalid', productId, wid, 'price', r[S.price]);
+        stockIssue(report, 'stock.price.invalid', productId, wid, 'price', p.canonical ?? r[S.price]);
         continue;
       }
       price = p.price;
@@ -358,8 +365,11 @@ function validateStocks(
     let oldPrice: string | null = null;
     if (r[S.oldPrice] !== null) {
       const op = checkPrice(r[S.oldPrice]);
-      if (!('problem' in op) && compareDecimal(op.price, price ?? productPrice) > 0) oldPrice = op.price;
-      else stockIssue(report, 'stock.old_price.not_greater', productId, wid, 'old_price', r[S.oldPrice]);
+      if ('price' in op && compareDecimal(op.price, price ?? productPrice) > 0) oldPrice = op.price;
+      else {
+        const shown = 'price' in op ? op.price : (op.canonical ?? r[S.oldPrice]);
+        stockIssue(report, 'stock.old_price.not_greater', productId, wid, 'old_price', shown);
+      }
     }
     blocks.push({
       id: wid,

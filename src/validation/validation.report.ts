@@ -84,6 +84,24 @@ export class RunReport {
     return { errors, warnings, byCode };
   }
 
+  /**
+   * The first `max` distinct ids per code (stock issues as `productId/warehouseId`), for the
+   * human summary: what was left out, at a glance, without opening the report.
+   */
+  firstIds(max = 5): Partial<Record<ReasonCode, (string | null)[]>> {
+    const out: Partial<Record<ReasonCode, (string | null)[]>> = {};
+    for (const code of Object.keys(this.totals().byCode) as ReasonCode[]) {
+      const ids: (string | null)[] = [];
+      for (const i of this.samples.get(code) ?? []) {
+        const id = i.entity === 'stock' && i.id !== null ? `${i.id}/${i.warehouseId ?? ''}` : i.id;
+        if (!ids.includes(id)) ids.push(id);
+        if (ids.length === max) break;
+      }
+      out[code] = ids;
+    }
+    return out;
+  }
+
   /** Counts per code with severity, description and the first issues: what the DB keeps. */
   summary(): Record<string, { severity: Severity; count: number; description: string; first: Issue[] }> {
     const out: Record<string, { severity: Severity; count: number; description: string; first: Issue[] }> =

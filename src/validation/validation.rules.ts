@@ -47,16 +47,59 @@ export function checkUrl(value: string | null): UrlProblem | null {
 }
 
 export type PriceProblem = 'missing' | 'invalid' | 'not_positive';
-const DECIMAL = /^[+-]?[0-9]+(?:\.[0-9]+)?$/;
+export type PriceCheck = { price: string } | { problem: PriceProblem; canonical?: string };
 
-/** Canonical decimal text of a price ("049.90" -> "49.90"), or a problem. */
-export function checkPrice(value: string | null): { price: string } | { problem: PriceProblem } {
-  if (value === null || value.trim() === '') return { problem: 'missing' };
-  const v = value.trim();
-  if (!DECIMAL.test(v)) return { problem: 'invalid' };
-  if (v.charCodeAt(0) === 45 /* - */ || !/[1-9]/.test(v)) return { problem: 'not_positive' };
-  const unsigned = v.charCodeAt(0) === 43 /* + */ ? v.slice(1) : v;
-  return { price: unsigned.replace(/^0+(?=\d)/, '') };
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/**
+ * Canonical decimal text of a price, or a problem. Canonical: no sign, no exponent, no leading
+ * zeros, no trailing fractional zeros, no lone dot ("0010.50" -> "10.5", "10.00" -> "10",
+ * "9.9000000000000000" -> "9.9", as PostgreSQL prints `price_cents / 100.0`). A zero or negative
+ * decimal comes back as `not_positive` with its canonical text ("-0.50" -> "-0.5") for the report.
+ *
+ * Hot path (up to three calls per product): one charCode scan, at most two slices, no regex and
+ * no Number(); a price already canonical is returned as the same string.
+ */
+export function checkPrice(value: string | null): PriceCheck {
+  if (value === null) return { problem: 'missing' };
+  let v = value;
+  let end = v.length;
+  // Trim only when an end is not a plausible price character (trim() is exact but costs a copy).
+  if (end === 0 || !isDigit(v.charCodeAt(end - 1)) || v.charCodeAt(0) <= 32 || v.charCodeAt(0) > 57) {
+    v = v.trim();
+    end = v.length;
+    if (end === 0) return { problem: 'missing' };
+  }
+  let i = 0;
+  let c = v.charCodeAt(0);
+  const negative = c === 45; /* - */
+  if (negative || c === 43 /* + */) i++;
+  const intStart = i;
+  let firstSignificant = -1;
+  for (; i < end; i++) {
+    c = v.charCodeAt(i);
+    if (!isDigit(c)) break;
+    if (firstSignificant < 0 && c !== 48) firstSignificant = i;
+  }
+  const intEnd = i;
+  if (intEnd === intStart) return { problem: 'invalid' };
+  let lastSignificant = -1;
+  if (i < end) {
+    if (c !== 46 /* . */ || i + 1 === end) return { problem: 'invalid' };
+    for (i++; i < end; i++) {
+      c = v.charCodeAt(i);
+      if (!isDigit(c)) return { problem: 'invalid' };
+      if (c !== 48) lastSignificant = i;
+    }
+  }
+  const intText = firstSignificant < 0 ? '0' : v.slice(firstSignificant, intEnd);
+  let canonical: string;
+  if (lastSignificant < 0) canonical = intText;
+  else if (firstSignificant === intStart) canonical = v.slice(intStart, lastSignificant + 1);
+  else canonical = intText + v.slice(intEnd, lastSignificant + 1);
+  if (firstSignificant < 0 && lastSignificant < 0) return { problem: 'not_positive', canonical: '0' };
+  if (negative) return { problem: 'not_positive', canonical: `-${canonical}` };
+  return { price: canonical };
 }
 
 /** Numeric comparison of two canonical positive decimals without floating point loss. */

@@ -83,7 +83,7 @@ describe('rr-sync feed / validate', () => {
     await createStore(h.db.pool, { products: products(6, '0.50') });
     const run = await runCli(['feed', '--dry-run'], h.env);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^feed dry_run: 6 offers/);
+    expect(run.stdout).toMatch(/^dry run: would publish 6 offers/);
     expect(await readPublished(h.feedsDir)).toEqual(before);
   });
 

@@ -232,15 +232,30 @@ describe('checkPrice and compareDecimal', () => {
     fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e5', '0', '0.00', '-0', '+0.0', '.5', '5.'),
   );
 
-  /** Decimal value as [integer scaled by 10^scale, scale], and the canonical text. */
-  function reference(s: string): { price: string } | { problem: string } {
+  /** Exact value of a decimal text as [integer, scale]: value = integer / 10^scale. */
+  const exactValue = (s: string): [bigint, number] => {
+    const [i, f = ''] = s.replace(/^\+/, '').split('.');
+    return [BigInt(i + f), f.length];
+  };
+  const sameValue = (a: string, b: string) => {
+    const [x, xs] = exactValue(a);
+    const [y, ys] = exactValue(b);
+    return x * 10n ** BigInt(ys) === y * 10n ** BigInt(xs);
+  };
+
+  /** Independent reference: a regex and BigInt arithmetic, canonical text from the exact value. */
+  function reference(s: string): ReturnType<typeof checkPrice> {
     if (s.trim() === '') return { problem: 'missing' };
     const m = /^([+-]?)([0-9]+)(?:\.([0-9]+))?$/.exec(s.trim());
     if (!m) return { problem: 'invalid' };
-    const [, sign, int, frac] = m;
-    const scaled = BigInt(int + (frac ?? ''));
-    if (sign === '-' || scaled === 0n) return { problem: 'not_positive' };
-    return { price: BigInt(int).toString() + (frac === undefined ? '' : `.${frac}`) };
+    const [, sign, int, frac = ''] = m;
+    const scaled = BigInt(int + frac);
+    const scale = 10n ** BigInt(frac.length);
+    const fracText = (scaled % scale).toString().padStart(frac.length, '0').replace(/0+$/, '');
+    const text = `${scaled / scale}${fracText ? `.${fracText}` : ''}`;
+    if (scaled === 0n) return { problem: 'not_positive', canonical: '0' };
+    if (sign === '-') return { problem: 'not_positive', canonical: `-${text}` };
+    return { price: text };
   }
 
   it('canonicalises exactly the positive decimals', () => {
@@ -251,8 +266,66 @@ describe('checkPrice and compareDecimal', () => {
       RUNS,
     );
     expect(checkPrice(null)).toEqual({ problem: 'missing' });
-    expect(checkPrice('049.90')).toEqual({ price: '49.90' });
-    expect(checkPrice('0.50')).toEqual({ price: '0.50' });
+    expect(checkPrice('049.90')).toEqual({ price: '49.9' });
+    expect(checkPrice('0.50')).toEqual({ price: '0.5' });
+    expect(checkPrice('10.50')).toEqual({ price: '10.5' });
+    expect(checkPrice('10.00')).toEqual({ price: '10' });
+    expect(checkPrice('0010.5')).toEqual({ price: '10.5' });
+    expect(checkPrice('+7')).toEqual({ price: '7' });
+    expect(checkPrice(' 12.340 ')).toEqual({ price: '12.34' });
+    expect(checkPrice('\u00a012.5\u00a0')).toEqual({ price: '12.5' });
+    // What PostgreSQL prints for price_cents / 100.0 (issue 10 §5).
+    expect(checkPrice('9.9000000000000000')).toEqual({ price: '9.9' });
+    expect(checkPrice('0.00000000000000000000')).toEqual({ problem: 'not_positive', canonical: '0' });
+    expect(checkPrice('-0.50')).toEqual({ problem: 'not_positive', canonical: '-0.5' });
+    for (const bad of ['1e5', '5.', '.5', '1,5', 'NaN', 'Infinity', '1.2.3', '--1', '+-1', '+', '-'])
+      expect(checkPrice(bad)).toEqual({ problem: 'invalid' });
+  });
+
+  // Any decimal text: optional sign, leading zeros, optional fraction with trailing zeros.
+  const decimalText = fc
+    .tuple(fc.constantFrom('', '+'), digits(0, 3), digits(1, 10), fc.option(digits(1, 8)), digits(0, 4))
+    .map(
+      ([sign, zeros, int, frac, trailing]) =>
+        `${sign}${zeros.replace(/./g, '0')}${int}${frac === null ? '' : `.${frac}${trailing.replace(/./g, '0')}`}`,
+    );
+
+  it('gives canonical text with the same decimal value: no sign, exponent, leading or trailing zeros', () => {
+    fc.assert(
+      fc.property(decimalText, (s) => {
+        const r = checkPrice(s);
+        if (!('price' in r)) {
+          expect(sameValue(s, '0')).toBe(true);
+          return;
+        }
+        expect(sameValue(r.price, s)).toBe(true);
+        expect(r.price).toMatch(/^(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$/);
+      }),
+      RUNS,
+    );
+  });
+
+  it('is idempotent, and equal values give equal text', () => {
+    fc.assert(
+      fc.property(decimalText, decimalText, (a, b) => {
+        const ra = checkPrice(a);
+        const rb = checkPrice(b);
+        if ('price' in ra) expect(checkPrice(ra.price)).toEqual(ra);
+        if ('price' in ra && 'price' in rb) expect(ra.price === rb.price).toBe(sameValue(a, b));
+      }),
+      RUNS,
+    );
+    // Equal values written differently: the pairs generated at random rarely collide.
+    fc.assert(
+      fc.property(decimalText, digits(0, 3), digits(0, 3), (s, z1, z2) => {
+        const pad = (t: string, zl: string, zt: string) => {
+          const u = t.replace(/^\+/, '');
+          return `${zl.replace(/./g, '0')}${u}${u.includes('.') ? '' : '.'}${zt.replace(/./g, '0')}0`;
+        };
+        expect(checkPrice(pad(s, z1, z2))).toEqual(checkPrice(s));
+      }),
+      RUNS,
+    );
   });
 
   it('keeps the value of the price', () => {
@@ -271,10 +344,7 @@ describe('checkPrice and compareDecimal', () => {
     const canonical = fc
       .tuple(fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.option(digits(1, 5)))
       .map(([i, f]) => (f === null ? String(i) : `${i}.${f}`));
-    const exact = (s: string): [bigint, number] => {
-      const [i, f = ''] = s.split('.');
-      return [BigInt(i + f), f.length];
-    };
+    const exact = exactValue;
     fc.assert(
       fc.property(canonical, canonical, (a, b) => {
         const [x, xs] = exact(a);

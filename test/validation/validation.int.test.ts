@@ -365,7 +365,7 @@ describe('the feed built from the same catalog', () => {
     expect(offers.get('123')!.categoryId).toEqual(['3']);
     expect(offers.get('130')!.categoryId).toEqual(['2']);
     for (const id of ['131', '132', '133', '134']) expect(offers.get(id)!.oldprice).toBeUndefined();
-    expect(offers.get('135')!.oldprice).toBe('20.00');
+    expect(offers.get('135')!.oldprice).toBe('20');
     expect(offers.get('136')!.name).toBe('n'.repeat(121));
     expect(offers.get('140')!.param).toEqual([{ '@name': 'Color', '#text': 'red' }]);
     expect(offers.get('142')!.description).toBe('badtext');
@@ -426,10 +426,47 @@ describe('catalog column types', () => {
     const shop = xmlParser.parse(xml).yml_catalog.shop;
     const offers = shop.offers.offer as (XmlOffer & { '@group_id'?: string })[];
     expect(offers.map((o) => [o['@id'], o.price, o.categoryId, o.stock ?? [], o['@group_id']])).toEqual([
-      ['10', '19.90', ['10', '1'], [{ '@id': 'north', available: 'false' }], '9'],
-      ['100', '19.90', ['10', '1'], [{ '@id': 'north', available: 'true', price: '7.50' }], undefined],
-      ['9', '19.90', ['10', '1'], [{ '@id': 'north', available: 'true', price: '5' }], undefined],
-      ['9007199254740991', '19.90', ['10', '1'], [], undefined],
+      ['10', '19.9', ['10', '1'], [{ '@id': 'north', available: 'false' }], '9'],
+      ['100', '19.9', ['10', '1'], [{ '@id': 'north', available: 'true', price: '7.5' }], undefined],
+      ['9', '19.9', ['10', '1'], [{ '@id': 'north', available: 'true', price: '5' }], undefined],
+      ['9007199254740991', '19.9', ['10', '1'], [], undefined],
+    ]);
+  });
+});
+
+describe('prices computed by a view', () => {
+  it('are written and reported in canonical decimal form (issue 10 §5)', async () => {
+    // price_cents / 100.0 is numeric with 16 or 20 fractional digits: "9.9000000000000000".
+    await db.pool.query(`
+      create schema shop_cents;
+      create table shop_cents.items (id bigint, price_cents int, list_cents int);
+      insert into shop_cents.items values (1, 990, 1200), (2, 1000, 0), (3, 0, null), (4, 1050, 1050);
+      create schema store_cents;
+      create view store_cents.categories as select 1 as id, null::bigint as parent_id, 'All' as name;
+      create view store_cents.warehouses as select 'north' as id, 'North' as name;
+      create view store_cents.products as
+        select id, null::bigint as group_id, 'P' || id as name, 'https://shop.example/p/' || id as url,
+               'https://shop.example/i/' || id as picture_url, price_cents / 100.0 as price,
+               nullif(list_cents, 0) / 100.0 as old_price, true as available, array[1] as category_ids
+          from shop_cents.items;
+      create view store_cents.product_stocks as
+        select id as product_id, 'north' as warehouse_id, true as available,
+               (price_cents + 5) / 100.0 as price, (price_cents * 2) / 100.0 as old_price
+          from shop_cents.items where id = 1;
+    `);
+    const { summary, report } = await run('store_cents', { validateOnly: false });
+    expect(summary.offers).toBe(3);
+    const xml = await readFile(path.join(path.dirname(summary.reportPath), 'catalog.xml'), 'utf8');
+    expect(xml).not.toMatch(/price>[0-9.]*\.[0-9]*0</);
+    const offers = xmlParser.parse(xml).yml_catalog.shop.offers.offer as XmlOffer[];
+    expect(offers.map((o) => [o['@id'], o.price, o.oldprice, o.stock ?? []])).toEqual([
+      ['1', '9.9', '12', [{ '@id': 'north', available: 'true', price: '9.95', oldprice: '19.8' }]],
+      ['2', '10', undefined, []],
+      ['4', '10.5', undefined, []],
+    ]);
+    expect(report.issues.map((i) => [i.code, i.id, i.value])).toEqual([
+      ['product.price.not_positive', '3', '0'],
+      ['product.old_price.not_greater', '4', '10.5'],
     ]);
   });
 });
