@@ -19,6 +19,7 @@ const summary = (over: Partial<FeedSummary>): FeedSummary => ({
   version: 'v1',
   reportPath: '/feeds/catalog.report.json',
   runId: 1,
+  firstIds: {},
   ...over,
 });
 
