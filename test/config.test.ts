@@ -114,6 +114,21 @@ const BAD: Record<string, { value: string; line: string; secret?: string }[]> = 
     },
   ],
   PORT: [{ value: '65536', line: 'PORT: must be a whole number from 0 to 65535 (got "65536")' }],
+  HTTP_HEADERS_TIMEOUT_MS: [
+    { value: '99', line: 'HTTP_HEADERS_TIMEOUT_MS: must be a whole number from 100 to 600000 (got "99")' },
+  ],
+  HTTP_REQUEST_TIMEOUT_MS: [
+    { value: '30s', line: 'HTTP_REQUEST_TIMEOUT_MS: must be a whole number from 100 to 3600000 (got "30s")' },
+  ],
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: [
+    { value: '0', line: 'HTTP_KEEP_ALIVE_TIMEOUT_MS: must be a whole number from 100 to 600000 (got "0")' },
+  ],
+  HTTP_STALL_TIMEOUT_MS: [
+    { value: '-1', line: 'HTTP_STALL_TIMEOUT_MS: must be a whole number from 100 to 3600000 (got "-1")' },
+  ],
+  HTTP_MAX_CONNECTIONS: [
+    { value: '0', line: 'HTTP_MAX_CONNECTIONS: must be a whole number from 1 to 100000 (got "0")' },
+  ],
   ADMIN_TOKEN: [
     { value: 'short-ADM', line: 'ADMIN_TOKEN: must be at least 16 characters', secret: 'short-ADM' },
   ],
@@ -200,6 +215,13 @@ describe('loadConfig: good values', () => {
         caFile: undefined,
       },
       port: 8080,
+      http: {
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        stallTimeoutMs: 30_000,
+        maxConnections: 256,
+      },
       adminToken: undefined,
       feedToken: undefined,
       feedMaxDrop: 0.2,
