@@ -161,6 +161,26 @@ const BAD: Record<string, { value: string; line: string; secret?: string }[]> = 
   EMBEDDED_PG_PORT: [
     { value: '0', line: 'EMBEDDED_PG_PORT: must be a whole number from 1 to 65535 (got "0")' },
   ],
+  EMBEDDED_PG_SYSTEM_DIR: [
+    { value: 'var/lib', line: 'EMBEDDED_PG_SYSTEM_DIR: must be an absolute path (got "var/lib")' },
+  ],
+  RR_PUSH_RATE: [
+    { value: '0', line: 'RR_PUSH_RATE: must be a whole number from 1 to 100000 (got "0")' },
+    { value: '601', line: 'RR_PUSH_RATE: must not exceed RR_RATE_LIMIT (600) (got "601")' },
+  ],
+  RR_PUSH_MAX_ATTEMPTS: [
+    { value: '0', line: 'RR_PUSH_MAX_ATTEMPTS: must be a whole number from 1 to 1000 (got "0")' },
+  ],
+  RR_RECS_CACHE: [
+    {
+      value: 'sometimes',
+      line: 'RR_RECS_CACHE: must be on, off, or a whole number of seconds from 0 to 86400 (got "sometimes")',
+    },
+    {
+      value: '90000',
+      line: 'RR_RECS_CACHE: must be on, off, or a whole number of seconds from 0 to 86400 (got "90000")',
+    },
+  ],
 };
 
 describe('loadConfig: bad values', () => {
@@ -213,7 +233,9 @@ describe('loadConfig: good values', () => {
         timeoutMs: 500,
         rateLimit: 600,
         caFile: undefined,
+        recsCacheMaxAgeSeconds: undefined,
       },
+      push: { rate: 100, maxAttempts: 10 },
       port: 8080,
       http: {
         headersTimeoutMs: 10_000,
@@ -229,7 +251,7 @@ describe('loadConfig: good values', () => {
       syncCron: '*/15 * * * *',
       timeZone: undefined,
       logLevel: 'info',
-      embeddedPg: { dir: path.resolve('.data/pg'), port: 54329 },
+      embeddedPg: { dir: path.resolve('.data/pg'), port: undefined, systemDir: '/var/lib/rr-sync' },
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.rr)).toBe(true);
