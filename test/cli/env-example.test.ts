@@ -36,6 +36,8 @@ describe('.env.example', () => {
     expect(config.feedMaxDrop).toBe(defaults.feedMaxDrop);
     expect(config.logLevel).toBe(defaults.logLevel);
     expect(config.push).toEqual(defaults.push);
+    expect(config.rr.recsCacheMaxAgeSeconds).toBe(defaults.rr.recsCacheMaxAgeSeconds);
+    expect(config.http).toEqual(defaults.http);
     expect(config.embeddedPg.dir).toBe(defaults.embeddedPg.dir);
     expect(config.embeddedPg.systemDir).toBe(defaults.embeddedPg.systemDir);
     expect(config.rr).toMatchObject({
