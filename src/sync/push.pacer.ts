@@ -1,0 +1,37 @@
+/**
+ * Paces pushes at `ratePerSecond` with a token bucket. Timers fire late on a busy machine; the
+ * bucket keeps what accrued meanwhile (up to `burstSeconds` of rate), so the average rate stays
+ * on target instead of losing every late millisecond. It starts with one token: a drain does not
+ * open with a burst.
+ */
+export function createPacer(ratePerSecond: number, opts: { burstSeconds?: number; now?: () => number } = {}) {
+  const now = opts.now ?? (() => performance.now());
+  const msPerToken = 1000 / ratePerSecond;
+  const capacity = Math.max(1, ratePerSecond * (opts.burstSeconds ?? 0.05));
+  let tokens = 1;
+  let last = now();
+  const refill = () => {
+    const t = now();
+    tokens = Math.min(capacity, tokens + (t - last) / msPerToken);
+    last = t;
+  };
+  return {
+    /** Takes a token and returns 0, or returns how many ms until one is available. */
+    take(): number {
+      refill();
+      if (tokens >= 1) {
+        tokens -= 1;
+        return 0;
+      }
+      return Math.max(1, Math.ceil((1 - tokens) * msPerToken));
+    },
+    /**
+     * Nothing could be sent for a while (no work, or every slot busy): forget the accrued
+     * tokens, so that idle time is not spent later as a burst above the rate.
+     */
+    idle(): void {
+      refill();
+      tokens = Math.min(tokens, 1);
+    },
+  };
+}
