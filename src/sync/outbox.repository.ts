@@ -306,10 +306,10 @@ export async function outboxStats(db: Queryable): Promise<OutboxStats> {
  */
 export async function nextClaimableInMs(db: Queryable): Promise<number | null> {
   const res = await db.query<{ ms: number | null }>(
-    `select greatest(0, extract(epoch from min(greatest(next_attempt_at,
-                coalesce(lease_until, next_attempt_at))) - now()) * 1000)::double precision as ms
+    `select (extract(epoch from min(greatest(next_attempt_at, coalesce(lease_until, next_attempt_at))) - now())
+              * 1000)::double precision as ms
        from rr_sync.outbox`,
   );
   const ms = res.rows[0]?.ms;
-  return ms === null || ms === undefined ? null : Math.ceil(ms);
+  return ms === null || ms === undefined ? null : Math.max(0, Math.ceil(ms));
 }

@@ -223,7 +223,8 @@ export function createPusher(deps: PusherDeps, options: PusherOptions = {}): Pus
         .then((rows) => {
           const t = performance.now();
           for (const row of rows) buffer.push({ row, claimedAt: t });
-          if (rows.length < claimBatch) exhausted = true;
+          // A short batch may only mean that another pusher held some rows: ask again until empty.
+          if (rows.length === 0) exhausted = true;
           emptyClaims = rows.length === 0 ? emptyClaims + 1 : 0;
           dbFailures = 0;
         })
@@ -285,7 +286,8 @@ export function createPusher(deps: PusherDeps, options: PusherOptions = {}): Pus
         return null;
       });
       if (next === null || next > mode.maxWaitMs) break;
-      await wait(Math.max(next, idleFloor()));
+      // At most a poll interval: rows leased by another pusher may be done long before the lease ends.
+      await wait(clamp(next, idleFloor(), pollMs));
       exhausted = false;
     }
 

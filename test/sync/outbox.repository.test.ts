@@ -97,6 +97,12 @@ describe('claim, complete, retryLater, toDeadLetter', () => {
     expect(await nextClaimableInMs(db.pool)).toBeGreaterThan(50_000);
   });
 
+  it('nextClaimableInMs is null for an empty outbox and 0 for a due row', async () => {
+    expect(await nextClaimableInMs(db.pool)).toBeNull();
+    await enqueue(db.pool, [productItem(1)]);
+    expect(await nextClaimableInMs(db.pool)).toBe(0);
+  });
+
   it('gives a row back once its lease expired (its pusher died)', async () => {
     await enqueue(db.pool, [productItem(1)]);
     expect(await claim(db.pool, 'dead', 10, 1)).toHaveLength(1);

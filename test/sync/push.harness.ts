@@ -24,7 +24,7 @@ export interface PushHarness {
     pusher: ReturnType<typeof createPusher>;
     rr: RetailRocketClient;
   };
-  admin<T = any>(path: string, init?: RequestInit): Promise<T>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  admin(path: string, init?: RequestInit): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Last body the emulator accepted per item key. */
   pushes(): Promise<Record<string, unknown>>;
   calls(id?: string): Promise<EmulatorCall[]>;
@@ -57,6 +57,8 @@ export async function createPushHarness(): Promise<PushHarness> {
     RR_PRODUCT_API_URL: `${emu.h2Url}/api/1.0/`,
     RR_CA_FILE: emu.caFile,
     RR_PUSH_RATE: '400',
+    // Generous: the machine running the tests may be loaded (the 500 ms default is for production).
+    RR_TIMEOUT_MS: '5000',
     LOG_LEVEL: 'silent',
   };
   const clients: RetailRocketClient[] = [];
@@ -66,7 +68,8 @@ export async function createPushHarness(): Promise<PushHarness> {
     clients.push(rr);
     return rr;
   };
-  const admin = async (path: string, init?: RequestInit) => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const admin = async (path: string, init?: RequestInit): Promise<any> => {
     const res = await fetch(`${emu.httpUrl}${path}`, init);
     if (!res.ok) throw new Error(`emulator admin ${path}: ${res.status} ${await res.text()}`);
     return res.json();
