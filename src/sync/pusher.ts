@@ -14,13 +14,16 @@ import {
   type OutboxRow,
   type RetryLater,
 } from './outbox.repository.ts';
-import { createPacer } from './push.pacer.ts';
+import { createConcurrencyLimit, createPacer } from './push.pacer.ts';
 import { createReachability, pushVerdict } from './push.verdict.ts';
 
 export interface PusherOptions {
   /** Rows per claim (default: a quarter second of RR_PUSH_RATE, 10..500). */
   claimBatch?: number;
-  /** Calls in flight at most (default: RR_PUSH_RATE x the call deadline, 4..256). */
+  /**
+   * Calls in flight at most (default: RR_PUSH_RATE x the call deadline, 4..256). The window in use
+   * adapts below it: it shrinks on timeouts and grows back while answers come.
+   */
   concurrency?: number;
   /** How long a claim is ours (default 10 s + 2 x RR_TIMEOUT_MS + the limiter wait). */
   leaseMs?: number;
@@ -108,8 +111,13 @@ export function createPusher(deps: PusherDeps, options: PusherOptions = {}): Pus
 
   async function pump(mode: { drain: true; maxWaitMs: number } | { drain: false }): Promise<PushReport> {
     const started = performance.now();
-    const pacer = createPacer(rate);
+    const pacer = createPacer(rate, { burstSeconds: 0.25 });
     const reach = createReachability(options.unreachableAfterMs ?? 5000);
+    const window = createConcurrencyLimit({
+      min: Math.min(4, concurrency),
+      max: concurrency,
+      coolDownMs: timeoutMs,
+    });
     const buffer: { row: OutboxRow; claimedAt: number }[] = [];
     const inflight = new Set<Promise<void>>();
     let toComplete: OutboxRow[] = [];
@@ -161,6 +169,8 @@ export function createPusher(deps: PusherDeps, options: PusherOptions = {}): Pus
 
     async function handle(row: OutboxRow, result: RrResult<void>) {
       reach.record(result);
+      if (result.ok) window.success();
+      else if (result.error.kind === 'timeout') window.timeout();
       const verdict = pushVerdict(result, row.attempts, config.push.maxAttempts, options.backoff);
       switch (verdict.action) {
         case 'complete':
@@ -250,7 +260,7 @@ export function createPusher(deps: PusherDeps, options: PusherOptions = {}): Pus
     const stale: string[] = [];
     while (!stopping) {
       refill();
-      if (buffer.length > 0 && inflight.size < concurrency) {
+      if (buffer.length > 0 && inflight.size < window.get()) {
         const waitMs = pacer.take();
         if (waitMs > 0) {
           await wait(waitMs);
@@ -262,7 +272,8 @@ export function createPusher(deps: PusherDeps, options: PusherOptions = {}): Pus
         continue;
       }
       if (buffer.length > 0 || claiming || inflight.size > 0) {
-        pacer.idle();
+        // Blocked on the window or a claim: tokens keep accruing (up to the burst), so a latency
+        // spike is caught up afterwards instead of lowering the average rate.
         await wait(pollMs);
         continue;
       }
