@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RrError, RrResult } from '../../src/rr/index.ts';
-import { createPacer } from '../../src/sync/push.pacer.ts';
+import { createConcurrencyLimit, createPacer } from '../../src/sync/push.pacer.ts';
 import { createReachability, pushVerdict } from '../../src/sync/push.verdict.ts';
 
 const ok: RrResult<void> = { ok: true, status: 200, value: undefined };
@@ -174,5 +174,24 @@ describe('createPacer', () => {
       else t += wait + (i++ % 10 === 0 ? 30 : 3); // every timer late, some by 30 ms
     }
     expect(Math.abs(sent / 5000 - 1)).toBeLessThan(0.05);
+  });
+});
+
+describe('createConcurrencyLimit', () => {
+  it('halves on a timeout (once per cool-down), grows back by about one per window of successes', () => {
+    let t = 0;
+    const w = createConcurrencyLimit({ min: 4, max: 256, start: 64, coolDownMs: 500 }, () => t);
+    w.timeout();
+    w.timeout(); // the same burst of timeouts: one cut
+    expect(w.get()).toBe(32);
+    t = 500;
+    w.timeout();
+    expect(w.get()).toBe(16);
+    for (let i = 0; i < 17; i++) w.success(); // +1/limit each: one more per window of successes
+    expect(w.get()).toBe(17);
+    for (let i = 0; i < 10; i++, t += 500) w.timeout();
+    expect(w.get()).toBe(4); // never below min
+    for (let i = 0; i < 100_000; i++) w.success();
+    expect(w.get()).toBe(256); // never above max
   });
 });

@@ -213,6 +213,7 @@ describe('pusher.start / stop', () => {
       // pollMs is a minute: only the NOTIFY from enqueue can make these arrive in time.
       await enqueue(h.db.pool, [productItem(1), productItem(2)]);
       await until(async () => Object.keys(await h.pushes()).length === 2, 30_000);
+      await until(async () => (await outboxCount(h)) === 0, 30_000);
 
       await h.db.pool.query(
         `select pg_terminate_backend(pid) from pg_stat_activity
@@ -220,6 +221,7 @@ describe('pusher.start / stop', () => {
       );
       await enqueue(h.db.pool, [productItem(3)]).catch(() => enqueue(h.db.pool, [productItem(3)]));
       await until(async () => Object.keys(await h.pushes()).length === 3, 30_000);
+      await until(async () => (await outboxCount(h).catch(() => -1)) === 0, 30_000);
     } finally {
       await pusher.stop({ timeoutMs: 10_000 });
     }
