@@ -8,12 +8,17 @@ import { createPusher, type PusherOptions } from '../../src/sync/pusher.ts';
 import { itemKey } from '../../src/sync/sync.contracts.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { startTestEmulator } from '../emulator/emulator.helpers.ts';
-import { API_KEY, PARTNER_ID } from '../rr/rr.helpers.ts';
 
 /**
  * A real PostgreSQL database and a real emulator (HTTP/2 over TLS) for the push tests, plus the
  * environment a `rr-sync push` child process needs to reach both.
  */
+/** The account the push tests use (Retail Rocket's format: 24 lowercase hex characters each). */
+export const PARTNER_ID = '5f1b2c3d4e5f60718293a4b5';
+export const API_KEY = 'c0ffee0123456789abcdef01';
+/** The Product API path of one product, e.g. to fault only that item. */
+export const productPath = (id: number) => `/api/1.0/partner/${PARTNER_ID}/products/${id}`;
+
 export interface PushHarness {
   db: TestDatabase;
   emu: EmulatorHandle;

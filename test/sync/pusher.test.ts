@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enqueue } from '../../src/sync/outbox.repository.ts';
-import { API_KEY, captureLogger } from '../rr/rr.helpers.ts';
+import { captureLogger } from '../rr/rr.helpers.ts';
 import {
+  API_KEY,
   catalogItems,
   createPushHarness,
   deadLetterRows,
@@ -9,6 +10,7 @@ import {
   expectedPushes,
   outboxCount,
   productItem,
+  productPath,
   stockItem,
   type EmulatorCall,
   type PushHarness,
@@ -124,7 +126,7 @@ describe('pusher.drain', () => {
 
   it('a 400 and an invalid body become dead letters with their reason at once, the rest arrives', async () => {
     const logger = captureLogger();
-    await h.faults({ forcedStatus: 400, paths: '/api/1.0/partner/5f1b2c3d4e5f60718293a4b5/products/4242' });
+    await h.faults({ forcedStatus: 400, paths: productPath(4242) });
     await enqueueAll(h, [productItem(4242), productItem(5), productItem(6, { price: 0 })]);
     const { pusher } = h.pusher({ logger });
     const report = await pusher.drain();
