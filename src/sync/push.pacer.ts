@@ -37,28 +37,31 @@ export function createPacer(ratePerSecond: number, opts: { burstSeconds?: number
 }
 
 /**
- * How many calls may be in flight: additive increase (one more per `limit` successes, about one
- * per round trip), halved on a timeout at most once per `coolDownMs`. When Retail Rocket (or the
- * network) is saturated, a fixed large window only turns every call into a timeout; this one
- * settles where answers still come back within the deadline. `max` is what the rate needs at the
- * deadline's latency.
+ * How many calls may be in flight, like TCP's window: it doubles per round of answers until the
+ * first timeout (slow start), then grows by one per round (one more per `limit` answers); a timeout
+ * halves it, at most once per `coolDownMs` (one burst of timeouts is one signal). When Retail Rocket
+ * (or the network) is saturated, a fixed large window only turns every call into a timeout; this
+ * one settles where answers still come back within the deadline. `max` is what the rate needs at
+ * the deadline's latency.
  */
 export function createConcurrencyLimit(
   opts: { min: number; max: number; start?: number; coolDownMs: number },
   now: () => number = () => performance.now(),
 ) {
   let limit = Math.min(opts.max, Math.max(opts.min, opts.start ?? 16));
+  let threshold = opts.max;
   let lastCut = -Infinity;
   return {
     get: () => Math.floor(limit),
     success(): void {
-      limit = Math.min(opts.max, limit + 1 / limit);
+      limit = Math.min(opts.max, limit < threshold ? limit + 1 : limit + 1 / limit);
     },
     timeout(): void {
       const t = now();
       if (t - lastCut < opts.coolDownMs) return;
       lastCut = t;
       limit = Math.max(opts.min, limit / 2);
+      threshold = limit;
     },
   };
 }

@@ -178,17 +178,19 @@ describe('createPacer', () => {
 });
 
 describe('createConcurrencyLimit', () => {
-  it('halves on a timeout (once per cool-down), grows back by about one per window of successes', () => {
+  it('doubles per round until the first timeout, then halves on timeouts and grows by one per round', () => {
     let t = 0;
-    const w = createConcurrencyLimit({ min: 4, max: 256, start: 64, coolDownMs: 500 }, () => t);
+    const w = createConcurrencyLimit({ min: 4, max: 256, start: 16, coolDownMs: 500 }, () => t);
+    for (let i = 0; i < 16; i++) w.success(); // one round of answers: slow start doubles
+    expect(w.get()).toBe(32);
     w.timeout();
     w.timeout(); // the same burst of timeouts: one cut
-    expect(w.get()).toBe(32);
+    expect(w.get()).toBe(16);
     t = 500;
     w.timeout();
-    expect(w.get()).toBe(16);
-    for (let i = 0; i < 17; i++) w.success(); // +1/limit each: one more per window of successes
-    expect(w.get()).toBe(17);
+    expect(w.get()).toBe(8);
+    for (let i = 0; i < 9; i++) w.success(); // after a cut: about one more per round
+    expect(w.get()).toBe(9);
     for (let i = 0; i < 10; i++, t += 500) w.timeout();
     expect(w.get()).toBe(4); // never below min
     for (let i = 0; i < 100_000; i++) w.success();
