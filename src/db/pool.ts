@@ -93,6 +93,14 @@ export async function withTransaction<T>(
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
+  // pg-pool listens for errors only on idle clients: a connection lost between two statements of
+  // this transaction would otherwise be an unhandled 'error' event that ends the process. The next
+  // query fails with it anyway.
+  let lost: Error | undefined;
+  const onError = (err: Error) => {
+    lost = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('begin');
     const result = await fn(client);
@@ -102,7 +110,8 @@ export async function withTransaction<T>(
     await client.query('rollback').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(lost);
   }
 }
 

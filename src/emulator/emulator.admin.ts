@@ -11,6 +11,10 @@ const ROUTES = {
     'received events in order (?partnerId, sessionExternalId, type, since=<seq>, limit)',
   'GET /__emulator/warnings': 'consistency warnings (?partnerId, sessionExternalId, code)',
   'GET /__emulator/upserts': 'Product API upserts (?partnerId, id)',
+  'GET /__emulator/pushes':
+    'last Product API body per item key: product:<id>, stock:<id>:<stockId>, group:<groupId> (?partnerId, prefix)',
+  'GET /__emulator/calls':
+    'every Product API call with receivedAt, answeredAt and status, faulted ones too (?partnerId, id, since=<seq>)',
   'GET /__emulator/catalog': 'catalog summary and items (?partnerId, ids=1,2, limit)',
   'GET /__emulator/feed': 'feed import reports and counters (?partnerId)',
   'POST /__emulator/feed':
@@ -115,6 +119,25 @@ export async function handleAdmin(ctx: AppContext, ex: Exchange): Promise<boolea
         .filter((u) => id === null || u.id === id || u.productIds.includes(id))
         .sort((a, b) => a.seq - b.seq);
       return (send({ total: upserts.length, upserts }), true);
+    }
+    case '/__emulator/pushes': {
+      if (!get) throw methodNotAllowed('GET');
+      const partner = partnerParam(ctx, ex, false)[0] as PartnerState;
+      const prefix = queryParam(ex.url, 'prefix') ?? '';
+      const items: Record<string, unknown> = {};
+      for (const [key, value] of partner.productBodies) if (key.startsWith(prefix)) items[key] = value;
+      return (send({ partnerId: partner.partnerId, total: Object.keys(items).length, items }), true);
+    }
+    case '/__emulator/calls': {
+      if (!get) throw methodNotAllowed('GET');
+      const partnerId = queryParam(ex.url, 'partnerId');
+      const id = queryParam(ex.url, 'id');
+      const since = Number(queryParam(ex.url, 'since') ?? 0);
+      const calls = ctx.state.productCalls.filter(
+        (c) =>
+          (partnerId === null || c.partnerId === partnerId) && (id === null || c.id === id) && c.seq > since,
+      );
+      return (send({ total: calls.length, calls }), true);
     }
     case '/__emulator/catalog':
       if (!get) throw methodNotAllowed('GET');

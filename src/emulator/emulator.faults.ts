@@ -9,6 +9,7 @@ export const DEFAULT_FAULTS: FaultSettings = {
   errorRate: 0,
   forcedStatus: null,
   dropRate: 0,
+  retryAfterSeconds: 1,
 };
 
 const FaultPatch = z
@@ -18,6 +19,7 @@ const FaultPatch = z
     errorRate: z.number().min(0).max(1),
     forcedStatus: z.number().int().min(200).max(599).nullable(),
     dropRate: z.number().min(0).max(1),
+    retryAfterSeconds: z.number().int().min(0).max(3600),
     paths: z.string().startsWith('/').optional().or(z.literal('')),
   })
   .partial()
@@ -80,7 +82,8 @@ export async function injectFaults(
   const forced = settings.forcedStatus;
   if (forced !== null || (settings.errorRate > 0 && random() < settings.errorRate)) {
     const status = forced ?? 500;
-    const headers: Record<string, string> = status === 429 || status === 503 ? { 'retry-after': '1' } : {};
+    const headers: Record<string, string> =
+      status === 429 || status === 503 ? { 'retry-after': String(settings.retryAfterSeconds) } : {};
     sendJson(
       ex.res,
       status,

@@ -11,6 +11,7 @@ import type { PartnerState } from './emulator.state.ts';
 import { firstIssueBody, parseIdList, isIdText } from './emulator.validation.ts';
 
 const MAX_UPSERTS_KEPT = 10_000;
+const MAX_PRODUCT_CALLS = 200_000;
 const PRODUCT_PATH = /^\/api\/1\.0\/partner\/([^/]+)\/(products|productsgroup)\/([^/]+)\/?$/i;
 const ITEMS_PATH = /^\/api\/1\.0\/partner\/([^/]+)\/items\/?$/i;
 
@@ -54,8 +55,40 @@ export async function handleProducts(ctx: AppContext, ex: Exchange): Promise<boo
     body,
   });
   if (partner.upserts.length > MAX_UPSERTS_KEPT) partner.upserts.shift();
+  const key = bodyKey(kind, pathId, checked.stockId);
+  partner.productBodies.set(key, { seq: ctx.state.nextSeq(), receivedAt: new Date().toISOString(), body });
   sendJson(ex.res, 200, {});
   return true;
+}
+
+/** The same keys as the service's outbox (src/sync/sync.contracts.ts itemKey). */
+function bodyKey(kind: 'product' | 'group', id: string, stockId: string | null): string {
+  if (kind === 'group') return stockId === null ? `group:${id}` : `group:${id}:${stockId}`;
+  return stockId === null ? `product:${id}` : `stock:${id}:${stockId}`;
+}
+
+/**
+ * Logs one Product API call after its answer (or drop), whatever answered it: a route, a fault or
+ * an error. Only the path and stockId are kept, never the query (it carries the apiKey).
+ */
+export function recordProductCall(
+  ctx: AppContext,
+  call: { path: string; url: URL; receivedAt: Date; status: number },
+): void {
+  const m = PRODUCT_PATH.exec(call.path);
+  if (!m) return;
+  const calls = ctx.state.productCalls;
+  calls.push({
+    seq: ctx.state.nextSeq(),
+    partnerId: decodeURIComponent(m[1] as string),
+    kind: (m[2] as string).toLowerCase() === 'products' ? 'product' : 'group',
+    id: decodeURIComponent(m[3] as string),
+    stockId: queryParam(call.url, 'stockId'),
+    receivedAt: call.receivedAt.toISOString(),
+    answeredAt: new Date().toISOString(),
+    status: call.status,
+  });
+  if (calls.length > MAX_PRODUCT_CALLS) calls.splice(0, calls.length - MAX_PRODUCT_CALLS);
 }
 
 /**

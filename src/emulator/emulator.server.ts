@@ -13,7 +13,7 @@ import {
   type Req,
   type Res,
 } from './emulator.http.ts';
-import { handleProducts } from './emulator.products.ts';
+import { handleProducts, recordProductCall } from './emulator.products.ts';
 import { handleRecommendations } from './emulator.recommendations.ts';
 import { handleTracking } from './emulator.tracking.ts';
 
@@ -22,6 +22,7 @@ const ROUTES = [handleAdmin, handleTracking, handleRecommendations, handleProduc
 /** One request through faults, then the first route that claims its path. */
 export async function handleRequest(ctx: AppContext, req: Req, res: Res): Promise<void> {
   const started = performance.now();
+  const receivedAt = new Date();
   const url = new URL(req.url ?? '/', 'http://emulator.invalid');
   const path = url.pathname;
   try {
@@ -41,6 +42,7 @@ export async function handleRequest(ctx: AppContext, req: Req, res: Res): Promis
       sendJson(res, 500, { error: 'internal', message: 'emulator failure' });
     }
   } finally {
+    recordProductCall(ctx, { path, url, receivedAt, status: res.headersSent ? res.statusCode : 0 });
     // The query is never logged: it carries the apiKey.
     ctx.logger.debug(
       { method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started) },

@@ -45,6 +45,26 @@ export interface ProductUpsert {
   body: unknown;
 }
 
+/** One Product API call as it arrived and was answered, faulted or not (tests check retry timing). */
+export interface ProductCall {
+  seq: number;
+  partnerId: string;
+  kind: 'product' | 'group';
+  id: string;
+  stockId: string | null;
+  receivedAt: string;
+  answeredAt: string;
+  /** 0 when the connection was dropped without an answer. */
+  status: number;
+}
+
+/** The last body accepted per item key (`product:<id>`, `stock:<id>:<stockId>`, `group:<groupId>`). */
+export interface ProductBody {
+  seq: number;
+  receivedAt: string;
+  body: unknown;
+}
+
 interface Popularity {
   order: number;
   addToBasket: number;
@@ -73,6 +93,8 @@ export class PartnerState {
   droppedEvents = 0;
   warnings: ConsistencyWarning[] = [];
   upserts: ProductUpsert[] = [];
+  /** Final Product API state per item key: unlike `upserts`, never trimmed. */
+  productBodies = new Map<string, ProductBody>();
   feedReports: FeedImportReport[] = [];
   feedCounters: FeedCounters = { pulls: 0, imported: 0, notModified: 0, failed: 0 };
   /** Conditional-request validators per feed URL (ETag / Last-Modified of the last 200). */
@@ -145,6 +167,8 @@ export class PartnerState {
 /** All partners' state plus the sequence counters shared by them. */
 export class EmulatorState {
   readonly partners = new Map<string, PartnerState>();
+  /** Every Product API call, oldest dropped beyond MAX_PRODUCT_CALLS. */
+  productCalls: ProductCall[] = [];
   private seq = 0;
   private batchSeq = 0;
 
@@ -171,6 +195,7 @@ export class EmulatorState {
 
   reset(): void {
     this.partners.clear();
+    this.productCalls = [];
     for (const id of this.apiKeys.keys()) this.partners.set(id, new PartnerState(id, this.maxEvents));
   }
 }

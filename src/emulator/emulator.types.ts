@@ -17,6 +17,8 @@ export interface FaultSettings {
   forcedStatus: number | null;
   /** 0..1: fraction whose connection (HTTP/1.1) or stream (HTTP/2) is destroyed without an answer. */
   dropRate: number;
+  /** Retry-After (seconds) sent with an injected 429 or 503 (default 1). */
+  retryAfterSeconds: number;
   /** Optional path prefix the faults apply to (default: every Retail Rocket path, never `/__emulator/`). */
   paths?: string;
 }

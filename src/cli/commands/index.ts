@@ -32,6 +32,17 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./feed.command.ts')).validateCommand,
   },
   {
+    name: 'push',
+    summary:
+      'push the outbox to the Retail Rocket Product API until nothing is due (exit 4 when unreachable)',
+    load: async () => (await import('./push.command.ts')).pushCommand,
+  },
+  {
+    name: 'dead-letters',
+    summary: 'list the pushes that failed for good; --requeue puts them back into the outbox',
+    load: async () => (await import('./dead-letters.command.ts')).deadLettersCommand,
+  },
+  {
     name: 'serve',
     summary: 'serve the published feed (and /healthz) on PORT until Ctrl-C; no database needed',
     load: async () => (await import('./serve.command.ts')).serveCommand,

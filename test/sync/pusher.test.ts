@@ -1,0 +1,247 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { enqueue } from '../../src/sync/outbox.repository.ts';
+import { captureLogger } from '../rr/rr.helpers.ts';
+import {
+  API_KEY,
+  catalogItems,
+  createPushHarness,
+  deadLetterRows,
+  enqueueAll,
+  expectedPushes,
+  outboxCount,
+  productItem,
+  productPath,
+  stockItem,
+  type EmulatorCall,
+  type PushHarness,
+} from './push.harness.ts';
+
+let h: PushHarness;
+beforeAll(async () => {
+  h = await createPushHarness();
+});
+beforeEach(() => h.reset());
+afterAll(() => h?.close());
+
+/** Resolves once `check` is true (polled), failing after `ms`. */
+async function until(check: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const callKey = (c: EmulatorCall) =>
+  c.kind === 'group'
+    ? `group:${c.id}`
+    : c.stockId === null
+      ? `product:${c.id}`
+      : `stock:${c.id}:${c.stockId}`;
+
+describe('pusher.drain', () => {
+  it('pushes a few thousand items: the emulator ends with exactly those bodies per item, stock and group', async () => {
+    const items = catalogItems(1500); // 1500 products + 1000 stock records + 30 groups
+    expect(await enqueueAll(h, items)).toBe(2530);
+    const { pusher } = h.pusher({ config: h.config({ RR_PUSH_RATE: '500' }) });
+
+    const report = await pusher.drain();
+
+    expect(report).toMatchObject({ pushed: 2530, deadLetters: 0, pending: 0, unreachable: false });
+    expect(await h.pushes()).toEqual(expectedPushes(items));
+    expect(await outboxCount(h)).toBe(0);
+    expect(await deadLetterRows(h)).toEqual([]);
+    const pushed = await h.db.pool.query<{ key: string; hash: string }>(
+      'select key, hash from rr_sync.pushed',
+    );
+    expect(new Map(pushed.rows.map((r) => [r.key, r.hash]))).toEqual(
+      new Map(items.map((i) => [i.key, i.hash])),
+    );
+    // Each item exactly once: nothing was pushed twice.
+    expect((await h.calls()).length).toBe(2530);
+  });
+
+  it('a change enqueued while the older body is in flight is pushed after it, and wins', async () => {
+    await h.faults({ delayMs: 300, paths: '/api/1.0/' });
+    await enqueueAll(h, [productItem(1, { price: 11 })]);
+    const { pusher } = h.pusher();
+    const drained = pusher.drain();
+    await until(
+      async () =>
+        (await h.db.pool.query('select 1 from rr_sync.outbox where lease_owner is not null')).rowCount === 1,
+    );
+    await enqueueAll(h, [productItem(1, { price: 12 }, 'changed')]);
+    const report = await drained;
+
+    expect(report).toMatchObject({ pushed: 2, pending: 0, deadLetters: 0 });
+    expect((await h.pushes())['product:1']).toMatchObject({ price: 12 });
+    expect((await h.calls('1')).map((c) => c.status)).toEqual([200, 200]);
+  });
+
+  it('rides out a 503 outage: everything arrives once it recovers, no dead letters', async () => {
+    const items = catalogItems(60);
+    await enqueueAll(h, items);
+    await h.faults({ forcedStatus: 503, paths: '/api/1.0/' });
+    const { pusher } = h.pusher();
+    const drained = pusher.drain({ maxWaitMs: 60_000 });
+    // Every item got at least one 503 before Retail Rocket "recovers".
+    await until(
+      async () =>
+        new Set((await h.calls()).filter((c) => c.status === 503).map(callKey)).size === items.length,
+    );
+    await h.faults({ forcedStatus: null });
+    const report = await drained;
+
+    expect(report).toMatchObject({ pushed: items.length, deadLetters: 0, pending: 0, unreachable: false });
+    expect(await h.pushes()).toEqual(expectedPushes(items));
+    expect(await deadLetterRows(h)).toEqual([]);
+  });
+
+  it('honours Retry-After of a 429: no call for that item before it', async () => {
+    const items = [productItem(1), productItem(2), stockItem(3, 'north')];
+    await enqueueAll(h, items);
+    await h.faults({ forcedStatus: 429, retryAfterSeconds: 2, paths: '/api/1.0/' });
+    const { pusher } = h.pusher();
+    const drained = pusher.drain({ maxWaitMs: 60_000 });
+    await until(
+      async () => new Set((await h.calls()).filter((c) => c.status === 429).map(callKey)).size === 3,
+    );
+    await h.faults({ forcedStatus: null });
+    expect(await drained).toMatchObject({ pushed: 3, pending: 0, deadLetters: 0 });
+
+    const calls = await h.calls();
+    for (const item of items) {
+      const mine = calls.filter((c) => callKey(c) === item.key);
+      expect(mine.at(-1)!.status).toBe(200);
+      for (let i = 1; i < mine.length; i++) {
+        const prev = mine[i - 1]!;
+        if (prev.status !== 429) continue;
+        // ISO timestamps have millisecond resolution: allow the one millisecond of rounding.
+        expect(Date.parse(mine[i]!.receivedAt) - Date.parse(prev.answeredAt)).toBeGreaterThanOrEqual(
+          2000 - 1,
+        );
+      }
+    }
+  });
+
+  it('a 400 and an invalid body become dead letters with their reason at once, the rest arrives', async () => {
+    const logger = captureLogger();
+    await h.faults({ forcedStatus: 400, paths: productPath(4242) });
+    await enqueueAll(h, [productItem(4242), productItem(5), productItem(6, { price: 0 })]);
+    const { pusher } = h.pusher({ logger });
+    const report = await pusher.drain();
+
+    expect(report).toMatchObject({ pushed: 1, deadLetters: 2, pending: 0 });
+    const dead = await deadLetterRows(h);
+    expect(dead).toEqual([
+      expect.objectContaining({ key: expect.any(String), attempts: 1, requeued_at: null }),
+      expect.objectContaining({ attempts: 1, requeued_at: null }),
+    ]);
+    const byKey = Object.fromEntries(dead.map((d) => [d.key, d]));
+    expect(byKey['product:4242']).toMatchObject({ status: 400, error_kind: 'http' });
+    expect(byKey['product:4242'].reason).toMatch(/^Retail Rocket answered 400/);
+    expect(byKey['product:6']).toMatchObject({ status: null, error_kind: 'invalid' });
+    expect(byKey['product:6'].reason).toMatch(/price: must be > 0/);
+    expect((await h.calls('4242')).length).toBe(1); // never retried
+    expect((await h.calls('6')).length).toBe(0); // never sent
+    expect(JSON.stringify(dead) + logger.lines.join('\n')).not.toContain(API_KEY);
+  });
+
+  it('gives up after RR_PUSH_MAX_ATTEMPTS failed calls: dead letter of kind attempts', async () => {
+    await h.faults({ forcedStatus: 500, paths: '/api/1.0/' });
+    await enqueueAll(h, [productItem(7)]);
+    const { pusher } = h.pusher({
+      config: h.config({ RR_PUSH_MAX_ATTEMPTS: '3' }),
+      options: { backoff: { baseMs: 10, maxMs: 20 } },
+    });
+    const report = await pusher.drain();
+
+    expect(report).toMatchObject({ pushed: 0, deadLetters: 1, pending: 0 });
+    expect(await deadLetterRows(h)).toEqual([
+      expect.objectContaining({ key: 'product:7', status: 500, error_kind: 'attempts', attempts: 3 }),
+    ]);
+    expect((await h.calls('7')).map((c) => c.status)).toEqual([500, 500, 500]);
+  });
+
+  it('two pushers draining one outbox side by side push each item once', async () => {
+    const items = catalogItems(900);
+    await enqueueAll(h, items);
+    const config = h.config({ RR_PUSH_RATE: '250' });
+    const a = h.pusher({ config }).pusher;
+    const b = h.pusher({ config }).pusher;
+    const [ra, rb] = await Promise.all([a.drain({ maxWaitMs: 30_000 }), b.drain({ maxWaitMs: 30_000 })]);
+
+    expect(ra.pushed + rb.pushed).toBe(items.length);
+    expect(ra.pushed).toBeGreaterThan(0);
+    expect(rb.pushed).toBeGreaterThan(0);
+    const calls = await h.calls();
+    expect(calls.length).toBe(items.length);
+    expect(new Set(calls.map(callKey)).size).toBe(items.length);
+    expect(await h.pushes()).toEqual(expectedPushes(items));
+    expect(await outboxCount(h)).toBe(0);
+  });
+
+  it('reports rows due later than maxWaitMs as pending instead of waiting for them', async () => {
+    await enqueueAll(h, [productItem(1)]);
+    await h.db.pool.query(`update rr_sync.outbox set next_attempt_at = now() + interval '1 hour'`);
+    const { pusher } = h.pusher();
+    expect(await pusher.drain({ maxWaitMs: 100 })).toMatchObject({
+      pushed: 0,
+      pending: 1,
+      unreachable: false,
+    });
+  });
+
+  it('stops as unreachable when no call gets an answer, leaving the items in the outbox', async () => {
+    await enqueueAll(h, catalogItems(20));
+    const config = h.config({ RR_PRODUCT_API_URL: 'http://127.0.0.1:9/api/1.0/' });
+    const { pusher } = h.pusher({ config, options: { unreachableAfterMs: 1000 } });
+    const report = await pusher.drain({ maxWaitMs: 60_000 });
+
+    expect(report).toMatchObject({ pushed: 0, deadLetters: 0, pending: 34, unreachable: true });
+    expect(await outboxCount(h)).toBe(34);
+    const leased = await h.db.pool.query(
+      'select count(*)::int as n from rr_sync.outbox where lease_owner is not null',
+    );
+    expect(leased.rows[0].n).toBe(0);
+  });
+});
+
+describe('pusher.start / stop', () => {
+  it('wakes on NOTIFY, survives its database connections being killed, and stops releasing its leases', async () => {
+    const { pusher } = h.pusher({ options: { pollMs: 60_000 } });
+    pusher.start();
+    try {
+      // pollMs is a minute: only the NOTIFY from enqueue can make these arrive in time.
+      await enqueue(h.db.pool, [productItem(1), productItem(2)]);
+      await until(async () => Object.keys(await h.pushes()).length === 2, 30_000);
+      await until(async () => (await outboxCount(h)) === 0, 30_000);
+
+      await h.db.pool.query(
+        `select pg_terminate_backend(pid) from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid()`,
+      );
+      await enqueue(h.db.pool, [productItem(3)]).catch(() => enqueue(h.db.pool, [productItem(3)]));
+      await until(async () => Object.keys(await h.pushes()).length === 3, 30_000);
+      await until(async () => (await outboxCount(h).catch(() => -1)) === 0, 30_000);
+    } finally {
+      await pusher.stop({ timeoutMs: 10_000 });
+    }
+    expect(await outboxCount(h)).toBe(0);
+  });
+
+  it('stop lets calls in flight finish and records them', async () => {
+    await h.faults({ delayMs: 400, paths: '/api/1.0/' });
+    const { pusher } = h.pusher();
+    pusher.start();
+    await enqueue(h.db.pool, [productItem(1), productItem(2)]);
+    await until(
+      async () =>
+        (await h.db.pool.query('select 1 from rr_sync.outbox where lease_owner is not null')).rowCount === 2,
+    );
+    await pusher.stop({ timeoutMs: 10_000 });
+
+    expect(Object.keys(await h.pushes()).sort()).toEqual(['product:1', 'product:2']);
+    expect(await outboxCount(h)).toBe(0);
+  });
+});
