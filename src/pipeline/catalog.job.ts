@@ -7,6 +7,7 @@ import { recordRunFailure, repairHistory } from '../feed/feed.history.ts';
 import { FEED_FILES, readCurrentFeed, type FeedManifest } from '../feed/feed.layout.ts';
 import { publishGate, publishVersion, sweepTemp, TEMP_PREFIX, versionName } from '../feed/feed.publisher.ts';
 import { insertFeedVersion } from '../feed/feed.repository.ts';
+import { asFeedWriteFailure } from '../feed/feed.writer.ts';
 import { FeedSink, type BuiltFeed, type FeedSinkHooks } from '../feed/feed.sink.ts';
 import {
   closeAbandonedRuns,
@@ -209,7 +210,7 @@ export async function runCatalogJob<R>(
       status: decision.status,
       runId,
       catalogSchema: config.catalogSchema,
-      totals: { ...base, bytes, gzBytes, seconds: (performance.now() - started) / 1000 },
+      totals: { ...base, bytes, gzBytes, seconds: Math.round(performance.now() - started) / 1000 },
     };
     // A dry run records nothing, so its report goes beside last-run's instead of replacing it.
     const lastReport = path.join(feedsDir, record ? 'last-run.report.json' : 'dry-run.report.json');
@@ -270,7 +271,9 @@ export async function runCatalogJob<R>(
       });
     }
     return summary;
-  } catch (err) {
+  } catch (caught) {
+    // A full disk or unwritable FEEDS_DIR anywhere in the run is feed.write_failed, for every caller.
+    const err = asFeedWriteFailure(caught, feedsDir);
     if (runId !== null) await recordRunFailure(deps.state, feedsDir, runId, err, report.summary(), logger);
     throw coerceError(err);
   } finally {

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { rename, rm } from 'node:fs/promises';
 import type pg from 'pg';
+import { enqueue, type OutboxItem } from './outbox.repository.ts';
 import { itemKey, type ItemKind } from './sync.contracts.ts';
 import {
   groupRecord,
@@ -11,17 +12,6 @@ import {
   type IndexedProduct,
   type ProductBody,
 } from './product-api.mapping.ts';
-
-/** One Product API record to push (a row of rr_sync.outbox). */
-export interface OutboxItem {
-  key: string;
-  kind: ItemKind;
-  itemId: string;
-  stockId: string | null;
-  body: object;
-  hash: string;
-  change: 'new' | 'changed' | 'unavailable' | 'resync';
-}
 
 export interface ApplyCounts {
   new: number;
@@ -46,6 +36,11 @@ export interface ApplyOptions {
 }
 
 const FETCH = 500;
+
+type Change = 'new' | 'changed' | 'unavailable' | 'resync';
+type Pending = OutboxItem & { change: Change };
+
+const withRun = (items: Pending[], runId: number | null): OutboxItem[] => items.map((i) => ({ ...i, runId }));
 
 interface Item {
   key: string;
@@ -89,30 +84,6 @@ class DiffReport {
     this.out.destroy();
     await rm(`${this.path}.tmp`, { force: true });
   }
-}
-
-/** Insert or coalesce outbox rows (one pending row per key; a newer body replaces it in place). */
-async function enqueue(db: pg.PoolClient, items: OutboxItem[], runId: number | null): Promise<number> {
-  if (items.length === 0) return 0;
-  const { rowCount } = await db.query(
-    `insert into rr_sync.outbox as o (key, kind, item_id, stock_id, body, hash, change, run_id)
-     select * , $8::bigint from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[])
-     on conflict (key) do update
-       set body = excluded.body, hash = excluded.hash, change = excluded.change, run_id = excluded.run_id,
-           version = o.version + 1, attempts = 0, next_attempt_at = now(), last_error = null, updated_at = now()
-     where o.hash <> excluded.hash`,
-    [
-      items.map((i) => i.key),
-      items.map((i) => i.kind),
-      items.map((i) => i.itemId),
-      items.map((i) => i.stockId),
-      items.map((i) => JSON.stringify(i.body)),
-      items.map((i) => i.hash),
-      items.map((i) => i.change),
-      runId,
-    ],
-  );
-  return rowCount ?? 0;
 }
 
 /** What Retail Rocket already has for these keys: confirmed since `since`, or pending with that hash. */
@@ -185,7 +156,7 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         old_group_id: string | null;
       }>(`fetch ${FETCH} from stage_cur`);
       if (rows.length === 0) break;
-      const batch: OutboxItem[] = [];
+      const batch: Pending[] = [];
       for (const r of rows) {
         const next = r.body ? (JSON.parse(r.body) as IndexedProduct) : null;
         const prev = r.old_body ? (JSON.parse(r.old_body) as IndexedProduct) : null;
@@ -256,7 +227,7 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         );
         toSend = batch.filter((i) => !known.get(i.key)?.has(i.hash));
       }
-      counts.enqueued += await enqueue(db, toSend, opts.runId);
+      counts.enqueued += await enqueue(db, withRun(toSend, opts.runId));
     }
     await db.query('close stage_cur');
 
@@ -296,7 +267,6 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
     } else {
       await db.query('commit');
       committed = true;
-      if (counts.enqueued > 0) await db.query('notify rr_sync_outbox').catch(() => undefined);
     }
     await report.close();
     return counts;
@@ -333,7 +303,7 @@ async function applyGroups(
       all_members: ProductBody[];
     }>(`fetch ${FETCH} from group_cur`);
     if (rows.length === 0) break;
-    const items: OutboxItem[] = rows.map((r) => {
+    const items: Pending[] = rows.map((r) => {
       const members = r.live ?? r.all_members.map((m) => unavailable(m));
       const body = groupRecord(r.group_id, members);
       return {
@@ -360,7 +330,7 @@ async function applyGroups(
       else counts.changed++;
       await report.line({ key: i.key, kind: i.change, fields: ['products'] });
     }
-    const n = await enqueue(db, toSend, opts.runId);
+    const n = await enqueue(db, withRun(toSend, opts.runId));
     counts.enqueued += n;
     counts.groupsEnqueued += n;
   }

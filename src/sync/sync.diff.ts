@@ -75,7 +75,8 @@ export class DiffSink implements OfferSink {
     const { rows } = await this.stageClient.query<{ any: boolean }>(
       'select exists (select 1 from rr_sync.catalog_items) as any',
     );
-    this.baseline = !rows[0].any;
+    // A full resync pushes everything, also on an empty state.
+    this.baseline = !rows[0].any && !this.opts.full;
     const stored = await this.stageClient.query<{ id: string; path: string }>(
       'select id, path from rr_sync.category_paths',
     );

@@ -32,6 +32,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./feed.command.ts')).validateCommand,
   },
   {
+    name: 'sync',
+    summary: 'one pass: publish the feed, enqueue what changed for the Product API, push it',
+    load: async () => (await import('./sync.command.ts')).syncCommand,
+  },
+  {
+    name: 'resync',
+    summary: 'resync --full: republish the feed and push every product again (resumable)',
+    load: async () => (await import('./sync.command.ts')).resyncCommand,
+  },
+  {
     name: 'push',
     summary:
       'push the outbox to the Retail Rocket Product API until nothing is due (exit 4 when unreachable)',

@@ -6,10 +6,10 @@ import type { PushReport } from '../../sync/sync.contracts.ts';
 import type { Command } from '../command.ts';
 import { openDatabases } from '../databases.ts';
 
-const DEFAULT_WAIT_SECONDS = 5;
+export const DEFAULT_WAIT_SECONDS = 5;
 const MAX_WAIT_SECONDS = 3600;
 
-function waitSeconds(value: unknown): number {
+export function waitSeconds(value: unknown): number {
   if (value === undefined) return DEFAULT_WAIT_SECONDS;
   const text = String(value);
   const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
