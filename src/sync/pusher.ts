@@ -125,6 +125,7 @@ export function createPusher(deps: PusherDeps, options: PusherOptions = {}): Pus
     let flushing: Promise<void> = Promise.resolve();
     let flushTimer: ReturnType<typeof setTimeout> | undefined;
     let claiming = false;
+    let claimInFlight: Promise<void> | undefined;
     let exhausted = false;
     // Claims that found nothing although rows looked due (locked by an open enqueue transaction):
     // back off instead of asking again every few ms.
@@ -229,7 +230,7 @@ export function createPusher(deps: PusherDeps, options: PusherOptions = {}): Pus
     function refill() {
       if (claiming || exhausted || stopping || buffer.length >= claimBatch) return;
       claiming = true;
-      claim(db, owner, claimBatch, leaseMs)
+      claimInFlight = claim(db, owner, claimBatch, leaseMs)
         .then((rows) => {
           const t = performance.now();
           for (const row of rows) buffer.push({ row, claimedAt: t });
@@ -302,7 +303,9 @@ export function createPusher(deps: PusherDeps, options: PusherOptions = {}): Pus
       exhausted = false;
     }
 
-    // Wind down: unsent rows go back at once; calls in flight finish (each has its deadline).
+    // Wind down: unsent rows go back at once (also those of a claim still under way); calls in
+    // flight finish (each has its deadline).
+    await claimInFlight;
     const unsent = [...buffer.splice(0).map((b) => b.row.key), ...stale];
     if (unsent.length > 0) await releaseLeases(db, owner, unsent).catch(() => undefined);
     await Promise.allSettled([...inflight]);
