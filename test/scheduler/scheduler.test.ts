@@ -260,7 +260,7 @@ describe('stop', () => {
     let seen: AbortSignal | undefined;
     const s = scheduler({
       jobs: {
-        feed: async (trigger, signal) => {
+        feed: async (_trigger, signal) => {
           seen = signal;
           const runId = await insertRun(db.pool, 'feed');
           await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));

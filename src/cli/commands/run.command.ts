@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import { migrate } from '../../db/migrate.ts';
-import { runFeedJob } from '../../feed/feed.job.ts';
-import { setRunTrigger } from '../../runs/runs.repository.ts';
-import { createScheduler, type JobFn } from '../../scheduler/scheduler.ts';
+import { feedJobFor } from '../../scheduler/scheduler.jobs.ts';
+import { createScheduler } from '../../scheduler/scheduler.ts';
 import { EXIT } from '../../shared/errors.ts';
 import type { Command } from '../command.ts';
 import { openDatabases, type Databases } from '../databases.ts';
@@ -10,16 +9,6 @@ import { feedUrlFor, listenOnPort } from './serve.command.ts';
 
 /** How long a stop waits for an in-flight run before aborting it (issue 7: 10 s). */
 const SHUTDOWN_GRACE_MS = 10_000;
-
-function feedJob(dbs: Databases, ctx: Parameters<Command['run']>[0]): JobFn {
-  const deps = { catalog: dbs.catalog, state: dbs.state, config: ctx.config, logger: ctx.logger };
-  return async (trigger, signal) => {
-    const summary = await runFeedJob(deps, { signal });
-    // runFeedJob records every run as manual; the history must say the scheduler started it.
-    if (summary.runId !== null) await setRunTrigger(dbs.state, summary.runId, trigger);
-    return { status: summary.status, exitCode: summary.exitCode, runId: summary.runId };
-  };
-}
 
 /**
  * `rr-sync run`: the service. The port is bound first (a busy PORT fails before any work), then
@@ -41,12 +30,13 @@ export const runCommand: Command = {
       dbs = await openDatabases(config, logger);
       await migrate(dbs.state, logger);
       const scheduler = createScheduler({
-        jobs: { feed: feedJob(dbs, ctx) },
+        jobs: { feed: feedJobFor({ catalog: dbs.catalog, state: dbs.state, config, logger }) },
         state: dbs.state,
         config,
         logger,
       });
       await scheduler.start();
+      logger.warn({}, 'SYNC_CRON is not scheduled: this build has no incremental sync job yet');
       const feedUrl = feedUrlFor(config, server.port);
       if (ctx.json)
         ctx.out(JSON.stringify({ ok: true, listening: server.url, feedUrl, instance: scheduler.instance }));
