@@ -29,6 +29,8 @@ export const runCommand: Command = {
     try {
       dbs = await openDatabases(config, logger);
       await migrate(dbs.state, logger);
+      // Stopped while still starting (an embedded PostgreSQL can take seconds): schedule nothing.
+      if (ctx.signal.aborted) return EXIT.ok;
       const scheduler = createScheduler({
         jobs: { feed: feedJobFor({ catalog: dbs.catalog, state: dbs.state, config, logger }) },
         state: dbs.state,
