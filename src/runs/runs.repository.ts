@@ -2,8 +2,8 @@ import type { Queryable } from '../db/pool.ts';
 import type { RunTrigger } from '../sync/sync.contracts.ts';
 
 /**
- * Run history queries every job shares (rr_sync.runs). Inserting and finishing a real run still
- * lives in src/feed/feed.repository.ts until the run history moves here as a whole.
+ * Reading the run history (rr_sync.runs) and recording runs that did not happen. Real runs are
+ * recorded by their job through runs.history.ts.
  */
 
 export interface SkippedRun {
@@ -32,11 +32,6 @@ export async function insertSkippedRun(db: Queryable, run: SkippedRun): Promise<
     [run.kind, run.trigger, JSON.stringify(summary)],
   );
   return Number(rows[0].id);
-}
-
-/** Record what started a run whose job could not be told (runFeedJob records every run as manual). */
-export async function setRunTrigger(db: Queryable, runId: number, trigger: RunTrigger): Promise<void> {
-  await db.query('update rr_sync.runs set trigger = $2 where id = $1', [runId, trigger]);
 }
 
 /**

@@ -1,13 +1,13 @@
-import { runFeedJob, type FeedJobDeps } from '../feed/feed.job.ts';
-import { setRunTrigger } from '../runs/runs.repository.ts';
+import { runCatalogJob, type CatalogJobDeps } from '../pipeline/catalog.job.ts';
 import type { JobFn } from './scheduler.ts';
 
-/** The nightly feed as a scheduled job: the feed job, aborted by the scheduler's signal. */
-export function feedJobFor(deps: FeedJobDeps): JobFn {
+/**
+ * The nightly feed as a scheduled job: the catalog pass with the feed sink (what `rr-sync feed`
+ * runs), recorded with the trigger the scheduler gives and aborted by its signal.
+ */
+export function feedJobFor(deps: CatalogJobDeps): JobFn {
   return async (trigger, signal) => {
-    const summary = await runFeedJob(deps, { signal });
-    // runFeedJob records every run as manual; the history must say what started it.
-    if (summary.runId !== null) await setRunTrigger(deps.state, summary.runId, trigger);
+    const summary = await runCatalogJob<never>(deps, { kind: 'feed', feed: true, trigger, signal });
     return { status: summary.status, exitCode: summary.exitCode, runId: summary.runId };
   };
 }

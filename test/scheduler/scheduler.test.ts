@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JOB_LOCKS } from '../../src/db/locks.ts';
-import { finishRun, insertRun } from '../../src/feed/feed.repository.ts';
-import { setRunTrigger } from '../../src/runs/runs.repository.ts';
+import { finishRun, insertRun } from '../../src/runs/runs.history.ts';
 import {
   createScheduler,
   type JobFn,
@@ -42,9 +41,7 @@ function recordingJob(kind: 'feed' | 'sync', options: { hold?: Promise<void> } =
   const calls: RunTrigger[] = [];
   const fn: JobFn = async (trigger) => {
     calls.push(trigger);
-    const runId = await insertRun(db.pool, 'feed');
-    await db.pool.query('update rr_sync.runs set kind = $2 where id = $1', [runId, kind]);
-    await setRunTrigger(db.pool, runId, trigger);
+    const runId = await insertRun(db.pool, kind, trigger);
     await options.hold;
     await finishRun(db.pool, runId, { status: 'published', exitCode: 0, summary: {}, report: {} });
     return { status: 'published', exitCode: 0, runId };
