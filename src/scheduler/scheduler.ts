@@ -118,7 +118,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       return skip(job, trigger, why, tick);
     }
     // Reserved before the first await: a feed and a sync tick of the same second must not both pass.
-    current = { job, since: new Date() };
+    current = { job, since: clock() };
     try {
       if (await feedLocksHeld(state)) {
         return await skip(
