@@ -59,7 +59,7 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: 'run',
-    summary: 'the service: serve HTTP on PORT and run FEED_CRON and SYNC_CRON until SIGTERM',
+    summary: 'the service: serve HTTP on PORT and run the feed job on FEED_CRON until SIGTERM',
     load: async () => (await import('./run.command.ts')).runCommand,
   },
   {

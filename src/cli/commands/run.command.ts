@@ -18,7 +18,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
  */
 export const runCommand: Command = {
   name: 'run',
-  summary: 'the service: serve HTTP on PORT and run FEED_CRON and SYNC_CRON until SIGTERM',
+  summary: 'the service: serve HTTP on PORT and run the feed job on FEED_CRON until SIGTERM',
   usage: 'run [--json]',
   flags: {},
   async run(ctx) {
