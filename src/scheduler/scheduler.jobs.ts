@@ -1,4 +1,5 @@
 import { runCatalogJob, type CatalogJobDeps } from '../pipeline/catalog.job.ts';
+import { runSyncJob } from '../sync/sync.job.ts';
 import type { JobFn } from './scheduler.ts';
 
 /**
@@ -8,6 +9,14 @@ import type { JobFn } from './scheduler.ts';
 export function feedJobFor(deps: CatalogJobDeps): JobFn {
   return async (trigger, signal) => {
     const summary = await runCatalogJob<never>(deps, { kind: 'feed', feed: true, trigger, signal });
+    return { status: summary.status, exitCode: summary.exitCode, runId: summary.runId };
+  };
+}
+
+/** The incremental sync as a scheduled job: one pass (feed + diff + enqueue); pushing is the pusher's. */
+export function syncJobFor(deps: CatalogJobDeps): JobFn {
+  return async (trigger, signal) => {
+    const summary = await runSyncJob(deps, { trigger, signal });
     return { status: summary.status, exitCode: summary.exitCode, runId: summary.runId };
   };
 }

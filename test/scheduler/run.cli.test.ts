@@ -32,25 +32,32 @@ async function history(pool: pg.Pool): Promise<RunRow[]> {
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
-const FAST = { FEED_CRON: '*/2 * * * * *', SYNC_CRON: '*/2 * * * * *' };
+// Feed ticks on even seconds, sync ticks on odd ones: both jobs tick every 2 s.
+const FAST = { FEED_CRON: '*/2 * * * * *', SYNC_CRON: '1-59/2 * * * * *' };
 
 describe('rr-sync run', () => {
-  it('two instances on one database: each feed tick runs once in total, the other instance records it skipped', async () => {
+  it('two instances on one database: each feed and sync tick runs once in total, the other instance records it skipped', async () => {
     const h = await harness();
     const env = { ...h.env, ...FAST };
     const a = startCli(['run'], env);
     const b = startCli(['run'], env);
-    await Promise.all([a.waitForLog(/"msg":"scheduled"/), b.waitForLog(/"msg":"scheduled"/)]);
-    // Both are scheduling from here on: wait for five more ticks, then stop both.
+    const scheduled = (p: typeof a) =>
+      Promise.all([
+        p.waitForLog(/"job":"feed".*"msg":"scheduled"/),
+        p.waitForLog(/"job":"sync".*"msg":"scheduled"/),
+      ]);
+    await Promise.all([scheduled(a), scheduled(b)]);
+    // Both are scheduling from here on: wait for five more ticks of each job, then stop both.
     const { rows } = await h.db.pool.query<{ now: Date }>('select now()');
     const since = rows[0].now;
     await until(async () => {
-      const r = await h.db.pool.query(
-        "select 1 from rr_sync.job_ticks where job = 'feed' and tick > $1 and run_id is not null",
+      const r = await h.db.pool.query<{ feed: string; sync: string }>(
+        `select count(*) filter (where job = 'feed') as feed, count(*) filter (where job = 'sync') as sync
+           from rr_sync.job_ticks where tick > $1 and run_id is not null`,
         [since],
       );
-      return (r.rowCount ?? 0) >= 5;
-    }, 90_000);
+      return Number(r.rows[0].feed) >= 5 && Number(r.rows[0].sync) >= 5;
+    }, 120_000);
     a.proc.kill('SIGTERM');
     b.proc.kill('SIGTERM');
     expect(await a.exited).toBe(0);
@@ -58,41 +65,45 @@ describe('rr-sync run', () => {
 
     const runs = await history(h.db.pool);
     expect(runs.filter((r) => r.status === 'running')).toEqual([]);
-    const { rows: ticks } = await h.db.pool.query<{ tick: Date; instance: string; run_id: string | null }>(
-      "select tick, instance, run_id from rr_sync.job_ticks where job = 'feed' order by tick",
-    );
-    const scheduled = runs.filter((r) => r.trigger === 'schedule');
-    const real = scheduled.filter((r) => r.status !== 'skipped');
-    // Every run that the scheduler started belongs to exactly one claimed tick, and no tick has two.
-    expect(real.length).toBeGreaterThanOrEqual(1);
-    expect(new Set(ticks.map((t) => Number(t.run_id))).size).toBe(ticks.length);
-    for (const run of real) expect(ticks.filter((t) => Number(t.run_id) === run.id)).toHaveLength(1);
     let losers = 0;
-    for (const t of ticks) {
-      const iso = t.tick.toISOString();
-      const skippedHere = scheduled.filter((r) => r.status === 'skipped' && r.summary?.tick === iso);
-      const owner = runs.find((r) => r.id === Number(t.run_id))!;
-      expect(owner.trigger).toBe('schedule');
-      // At most one row per instance for a tick: the owner's run (or its recorded skip) and the loser's skip.
-      const rowsForTick = new Set([owner.id, ...skippedHere.map((r) => r.id)]);
-      expect(rowsForTick.size).toBeLessThanOrEqual(2);
-      for (const s of skippedHere.filter((r) => r.id !== owner.id)) {
-        expect(s.summary).toMatchObject({
-          claimedBy: t.instance,
-          reason: `instance ${t.instance} claimed this tick`,
-        });
-        losers++;
+    for (const job of ['feed', 'sync']) {
+      const { rows: ticks } = await h.db.pool.query<{ tick: Date; instance: string; run_id: string | null }>(
+        'select tick, instance, run_id from rr_sync.job_ticks where job = $1 order by tick',
+        [job],
+      );
+      const scheduled = runs.filter((r) => r.kind === job && r.trigger === 'schedule');
+      // Every run the scheduler started belongs to exactly one claimed tick, and no tick has two.
+      expect(new Set(ticks.map((t) => Number(t.run_id))).size).toBe(ticks.length);
+      for (const run of scheduled.filter((r) => r.status !== 'skipped')) {
+        expect(ticks.filter((t) => Number(t.run_id) === run.id)).toHaveLength(1);
+      }
+      for (const t of ticks) {
+        const iso = t.tick.toISOString();
+        const skippedHere = scheduled.filter((r) => r.status === 'skipped' && r.summary?.tick === iso);
+        const owner = runs.find((r) => r.id === Number(t.run_id))!;
+        expect(owner).toMatchObject({ kind: job, trigger: 'schedule' });
+        // At most one row per instance for a tick: the owner's run (or its recorded skip) and the loser's skip.
+        const rowsForTick = new Set([owner.id, ...skippedHere.map((r) => r.id)]);
+        expect(rowsForTick.size).toBeLessThanOrEqual(2);
+        for (const s of skippedHere.filter((r) => r.id !== owner.id)) {
+          expect(s.summary).toMatchObject({
+            claimedBy: t.instance,
+            reason: `instance ${t.instance} claimed this tick`,
+          });
+          losers++;
+        }
       }
     }
-    expect(losers).toBeGreaterThanOrEqual(3);
-    // Runs never overlapped, across both processes (startup runs included).
+    expect(losers).toBeGreaterThanOrEqual(5);
+    // Runs never overlapped, across both processes and both jobs (start-up runs included).
     const ran = runs.filter((r) => r.status !== 'skipped').sort((x, y) => +x.started_at - +y.started_at);
+    expect(ran.filter((r) => r.trigger === 'schedule').length).toBeGreaterThanOrEqual(1);
     for (let i = 1; i < ran.length; i++) {
       expect(+ran[i - 1].finished_at!).toBeLessThanOrEqual(+ran[i].started_at);
     }
-    const published = runs.filter((r) => r.status === 'published' || r.status === 'unchanged');
-    expect(published.length).toBe(ran.length);
-  }, 150_000);
+    const succeeded = runs.filter((r) => r.status === 'published' || r.status === 'unchanged');
+    expect(succeeded.length).toBe(ran.length);
+  }, 180_000);
 
   it('SIGTERM lets the in-flight run finish, then exits 0 with no run left running', async () => {
     const h = await harness();

@@ -59,7 +59,8 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: 'run',
-    summary: 'the service: serve HTTP on PORT and run the feed job on FEED_CRON until SIGTERM',
+    summary:
+      'the service: serve HTTP on PORT, run the feed on FEED_CRON and the sync on SYNC_CRON until SIGTERM',
     load: async () => (await import('./run.command.ts')).runCommand,
   },
   {

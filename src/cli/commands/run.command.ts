@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { migrate } from '../../db/migrate.ts';
-import { feedJobFor } from '../../scheduler/scheduler.jobs.ts';
+import { feedJobFor, syncJobFor } from '../../scheduler/scheduler.jobs.ts';
 import { createScheduler } from '../../scheduler/scheduler.ts';
 import { EXIT } from '../../shared/errors.ts';
 import type { Command } from '../command.ts';
@@ -18,7 +18,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
  */
 export const runCommand: Command = {
   name: 'run',
-  summary: 'the service: serve HTTP on PORT and run the feed job on FEED_CRON until SIGTERM',
+  summary:
+    'the service: serve HTTP on PORT, run the feed on FEED_CRON and the sync on SYNC_CRON until SIGTERM',
   usage: 'run [--json]',
   flags: {},
   async run(ctx) {
@@ -31,14 +32,14 @@ export const runCommand: Command = {
       await migrate(dbs.state, logger);
       // Stopped while still starting (an embedded PostgreSQL can take seconds): schedule nothing.
       if (ctx.signal.aborted) return EXIT.ok;
+      const jobDeps = { catalog: dbs.catalog, state: dbs.state, config, logger };
       const scheduler = createScheduler({
-        jobs: { feed: feedJobFor({ catalog: dbs.catalog, state: dbs.state, config, logger }) },
+        jobs: { feed: feedJobFor(jobDeps), sync: syncJobFor(jobDeps) },
         state: dbs.state,
         config,
         logger,
       });
       await scheduler.start();
-      logger.warn({}, 'SYNC_CRON is not scheduled: this build has no incremental sync job yet');
       const feedUrl = feedUrlFor(config, server.port);
       if (ctx.json)
         ctx.out(JSON.stringify({ ok: true, listening: server.url, feedUrl, instance: scheduler.instance }));
