@@ -60,7 +60,7 @@ export const COMMANDS: CommandEntry[] = [
   {
     name: 'run',
     summary:
-      'the service: serve HTTP on PORT, run the feed on FEED_CRON and the sync on SYNC_CRON until SIGTERM',
+      'the service: serve HTTP on PORT, run the feed on FEED_CRON and the sync on SYNC_CRON, push until SIGTERM',
     load: async () => (await import('./run.command.ts')).runCommand,
   },
   {
