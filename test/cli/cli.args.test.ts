@@ -68,7 +68,7 @@ describe('commands and version', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^rr-sync <command> \[flags\]/);
     expect(run.stderr).toContain(
-      "rr-sync: unknown command 'feeds'; commands: start, migrate, feed, validate, push, dead-letters, serve, demo, emulator\n",
+      "rr-sync: unknown command 'feeds'; commands: start, migrate, feed, validate, sync, resync, push, dead-letters, serve, run, status, demo, emulator\n",
     );
   });
 

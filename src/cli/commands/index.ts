@@ -58,6 +58,17 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./serve.command.ts')).serveCommand,
   },
   {
+    name: 'run',
+    summary:
+      'the service: serve HTTP on PORT, run the feed on FEED_CRON and the sync on SYNC_CRON, push until SIGTERM',
+    load: async () => (await import('./run.command.ts')).runCommand,
+  },
+  {
+    name: 'status',
+    summary: 'print the last runs, the outbox depth, open dead letters and the published feed version',
+    load: async () => (await import('./status.command.ts')).statusCommand,
+  },
+  {
     name: 'demo',
     summary: 'create a deterministic demo store in CATALOG_SCHEMA (--products N, default 10,000)',
     load: async () => (await import('./demo.command.ts')).demoCommand,
