@@ -45,6 +45,16 @@ export interface FeedManifest {
   catalogDate: string;
   /** rr_sync.runs id of the run that published it (lets a later run repair the history). */
   runId?: number | null;
+  /**
+   * Which store catalog it was built from: `id` identifies the database cluster, database and
+   * schema; `name` says it to a person. Absent in versions published before it was recorded.
+   */
+  catalog?: CatalogIdentity;
+}
+
+export interface CatalogIdentity {
+  id: string;
+  name: string;
 }
 
 export const versionsDir = (feedsDir: string) => path.join(feedsDir, 'versions');

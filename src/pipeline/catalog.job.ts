@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { acquireJobLock } from '../db/locks.ts';
+import type { Queryable } from '../db/pool.ts';
 import { recordRunFailure, repairHistory } from '../feed/feed.history.ts';
-import { FEED_FILES, readCurrentFeed, type FeedManifest } from '../feed/feed.layout.ts';
+import { FEED_FILES, readCurrentFeed, type CatalogIdentity, type FeedManifest } from '../feed/feed.layout.ts';
 import { publishGate, publishVersion, sweepTemp, TEMP_PREFIX, versionName } from '../feed/feed.publisher.ts';
 import { insertFeedVersion } from '../feed/feed.repository.ts';
 import { asFeedWriteFailure } from '../feed/feed.writer.ts';
@@ -76,8 +78,8 @@ export interface FeedSummary {
   seconds: number;
   version: string | null;
   reason?: string;
-  /** Set when the publish gate refused (exit 3). */
-  code?: 'feed.gate_refused';
+  /** Set when the publish gate refused (exit 3): a drop, or a feed of another catalog. */
+  code?: 'feed.gate_refused' | 'feed.other_catalog';
   reportPath: string;
   runId: number | null;
 }
@@ -89,6 +91,29 @@ interface Decision {
   exitCode: number;
   reason?: string;
   version: string | null;
+  code?: 'feed.gate_refused' | 'feed.other_catalog';
+}
+
+/**
+ * Which catalog this is: the database cluster (its system identifier, when the role may read it),
+ * the database and the schema. Stable however the URL spells the host.
+ */
+export async function catalogIdentity(db: Queryable, schema: string): Promise<CatalogIdentity> {
+  const { rows } = await db.query<{ db: string }>('select current_database() as db');
+  let cluster = '';
+  try {
+    const sys = await db.query<{ id: string }>(
+      'select system_identifier::text as id from pg_control_system()',
+    );
+    cluster = sys.rows[0]?.id ?? '';
+  } catch {
+    // Not allowed for this role: the database and schema names still tell stores apart.
+  }
+  const name = `database ${rows[0].db}, schema ${schema}`;
+  return {
+    id: createHash('sha256').update(`${cluster}\n${rows[0].db}\n${schema}`).digest('hex').slice(0, 16),
+    name,
+  };
 }
 
 /** Publish, or why not: unchanged content, the publish gate, a dry run, or no feed at all. */
@@ -107,12 +132,27 @@ export function decide(
       reason: 'the catalog is the same as the published one: nothing published (ETag and Last-Modified stay)',
     };
   }
+  // A feed of another store (DATABASE_URL or CATALOG_SCHEMA changed, e.g. the demo's feed still
+  // in FEEDS_DIR) is not a shrink of the published one: say so, and never replace it silently.
+  if (current?.catalog && next.catalog && current.catalog.id !== next.catalog.id && !options.force) {
+    const why = `the published feed (version ${current.version}, ${current.offers} offers) was built from another catalog (${current.catalog.name}); this run reads ${next.catalog.name}`;
+    return {
+      status: 'refused',
+      exitCode: EXIT.gateRefused,
+      version: null,
+      code: 'feed.other_catalog',
+      reason: options.dryRun
+        ? why
+        : `${why}: nothing published. To replace that feed with this catalog's, run again with --force; to keep it, give this catalog another FEEDS_DIR`,
+    };
+  }
   const gate = publishGate(current?.offers ?? null, next.offers, config.feedMaxDrop, Boolean(options.force));
   if (!gate.ok) {
     return {
       status: 'refused',
       exitCode: EXIT.gateRefused,
       version: null,
+      code: 'feed.gate_refused',
       reason: options.dryRun
         ? gate.reason
         : `publish gate refused: ${gate.reason}; the published feed stays (use --force to override)`,
@@ -178,6 +218,7 @@ export async function runCatalogJob<R>(
       { signal: spec.signal, onProgress: spec.onProgress, lockLost: lock.signal },
     );
     const built: BuiltFeed | null = feed ? await feed.finish(started) : null;
+    if (built) built.manifest.catalog = await catalogIdentity(deps.catalog, config.catalogSchema);
     const current = await readCurrentFeed(feedsDir);
     let decision = decide(current?.manifest ?? null, built?.manifest ?? null, config, spec);
     if (
@@ -190,6 +231,7 @@ export async function runCatalogJob<R>(
           status: 'refused',
           exitCode: EXIT.gateRefused,
           version: null,
+          code: 'feed.gate_refused',
           reason: `push gate refused: ${gate.reason}; nothing was published or enqueued (use --force to override)`,
         };
       }
@@ -257,7 +299,7 @@ export async function runCatalogJob<R>(
       seconds: Math.round(seconds * 100) / 100,
       version,
       ...(decision.reason ? { reason: decision.reason } : {}),
-      ...(decision.status === 'refused' ? { code: 'feed.gate_refused' as const } : {}),
+      ...(decision.status === 'refused' ? { code: decision.code ?? ('feed.gate_refused' as const) } : {}),
       reportPath: decision.status === 'published' ? path.join(feedsDir, FEED_FILES.report) : lastReport,
       extension,
     };
