@@ -1,12 +1,15 @@
+import { hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { rename, rm } from 'node:fs/promises';
 import type pg from 'pg';
+import type { Logger } from '../shared/logger.ts';
 import { enqueue, type OutboxItem } from './outbox.repository.ts';
 import { itemKey, type ItemKind } from './sync.contracts.ts';
 import {
   groupRecord,
   recordHash,
+  stableJson,
   stockRecord,
   unavailable,
   type IndexedProduct,
@@ -31,6 +34,7 @@ export interface ApplyOptions {
   dryRun: boolean;
   /** JSON lines, one per enqueued item: {key, kind, fields}. */
   diffReportPath: string;
+  logger?: Logger;
   /** Set when the category paths changed: recorded with the state. */
   categoryPaths: ReadonlyMap<string, string> | null;
 }
@@ -64,7 +68,7 @@ function changedFields(before: object | undefined, after: object): string[] {
   const a = before as Record<string, unknown>;
   const b = after as Record<string, unknown>;
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].filter((k) => recordHash(a[k] ?? null) !== recordHash(b[k] ?? null)).sort();
+  return [...keys].filter((k) => stableJson(a[k] ?? null) !== stableJson(b[k] ?? null)).sort();
 }
 
 class DiffReport {
@@ -124,6 +128,7 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
   const report = new DiffReport(opts.diffReportPath);
   const dirtyGroups = new Set<string>();
   let committed = false;
+  const t0 = performance.now();
   await db.query('begin');
   try {
     let resyncSince: Date | null = null;
@@ -175,8 +180,8 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
             counts.new++;
             continue;
           }
-          const hash = recordHash(item.body);
-          const same = old !== undefined && recordHash(old.body) === hash;
+          const json = stableJson(item.body);
+          const same = old !== undefined && stableJson(old.body) === json;
           if (same && !opts.full) {
             counts.unchanged++;
             continue;
@@ -190,7 +195,7 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
             itemId: r.product_id,
             stockId: item.stockId,
             body: item.body,
-            hash,
+            hash: hash('sha1', json),
             change: same ? 'resync' : old ? 'changed' : 'new',
           });
           await report.line({
@@ -230,6 +235,7 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
       counts.enqueued += await enqueue(db, withRun(toSend, opts.runId));
     }
     await db.query('close stage_cur');
+    const msItems = Math.round(performance.now() - t0);
 
     // The new state: what the published feed (and this run's pushes) give Retail Rocket.
     await db.query(
@@ -261,7 +267,17 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         [[...paths.keys()], [...paths.values()]],
       );
     }
+    const msState = Math.round(performance.now() - t0) - msItems;
     if (!opts.baseline) await applyGroups(db, opts, dirtyGroups, resyncSince, counts, report);
+    opts.logger?.info(
+      {
+        msItems,
+        msState,
+        msGroups: Math.round(performance.now() - t0) - msItems - msState,
+        groups: dirtyGroups.size,
+      },
+      'sync changes applied',
+    );
     if (opts.dryRun) {
       await db.query('rollback');
     } else {

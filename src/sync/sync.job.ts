@@ -62,6 +62,7 @@ export async function runSyncJob(deps: SyncDeps, options: SyncJobOptions = {}): 
           dryRun,
           diffReportPath,
           categoryPaths: diff.pathsChanged ? diff.categoryPaths : null,
+          logger: deps.logger,
         });
         return {
           new: applied.new,

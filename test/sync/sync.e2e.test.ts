@@ -138,6 +138,14 @@ describe('rr-sync sync against the emulator', () => {
     expect(push.code, push.stderr).toBe(0);
     expect(push.json).toMatchObject({ ok: true, pushed: 1, pending: 0 });
     expect((await h.pushes())['product:2']).toMatchObject({ id: 2, price: 13 });
+    // Both are in the run history: the sync with its push phase, and the push.
+    const { rows } = await h.db.pool.query(
+      "select kind, status, exit_code, summary->'push'->>'pending' as sync_pending, summary->>'pushed' as pushed from rr_sync.runs where kind in ('sync', 'push') order by id desc limit 2",
+    );
+    expect(rows).toEqual([
+      { kind: 'push', status: 'pushed', exit_code: 0, sync_pending: null, pushed: '1' },
+      { kind: 'sync', status: 'published', exit_code: 0, sync_pending: '1', pushed: null },
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { migrate } from '../../db/migrate.ts';
 import { createRetailRocketClient } from '../../rr/index.ts';
-import { AppError, EXIT } from '../../shared/errors.ts';
+import { finishRun, insertRun } from '../../runs/runs.history.ts';
+import { AppError, coerceError, EXIT } from '../../shared/errors.ts';
 import { createPusher } from '../../sync/pusher.ts';
 import type { PushReport } from '../../sync/sync.contracts.ts';
 import type { Command } from '../command.ts';
@@ -47,7 +48,22 @@ export const pushCommand: Command = {
       try {
         await migrate(dbs.state, ctx.logger);
         const pusher = createPusher({ state: dbs.state, rr, config: ctx.config, logger: ctx.logger });
-        const report = await pusher.drain({ maxWaitMs, signal: ctx.signal });
+        // Every run is in the history, pushes too (status reads it).
+        const runId = await insertRun(dbs.state, 'push', 'manual');
+        let report: PushReport;
+        try {
+          report = await pusher.drain({ maxWaitMs, signal: ctx.signal });
+        } catch (err) {
+          const e = coerceError(err);
+          await finishRun(dbs.state, runId, {
+            status: 'failed',
+            exitCode: e instanceof AppError ? e.exitCode : EXIT.failure,
+            summary: null,
+            report: null,
+            error: e.message,
+          }).catch(() => undefined);
+          throw err;
+        }
         const error = report.unreachable
           ? new AppError(
               'upstream.unreachable',
@@ -56,6 +72,13 @@ export const pushCommand: Command = {
           : ctx.signal.aborted
             ? new AppError('interrupted', `push interrupted; ${report.pending} items stay in the outbox`)
             : undefined;
+        await finishRun(dbs.state, runId, {
+          status: error ? 'failed' : 'pushed',
+          exitCode: error ? error.exitCode : EXIT.ok,
+          summary: report,
+          report: null,
+          error: error?.message,
+        });
         if (ctx.json) {
           ctx.out(JSON.stringify({ ok: !error, ...report, ...(error ? { error: error.toJSON() } : {}) }));
         } else {

@@ -79,7 +79,18 @@ async function run(ctx: CommandContext, full: boolean): Promise<number> {
     );
     progress.done();
     let push: PushReport | null = null;
-    if (summary.exitCode === EXIT.ok && rr) push = await pushPhase(ctx, dbs, rr);
+    if (summary.exitCode === EXIT.ok && rr) {
+      push = await pushPhase(ctx, dbs, rr);
+      // The run's history row gets what its push phase did.
+      if (summary.runId !== null) {
+        await dbs.state
+          .query("update rr_sync.runs set summary = coalesce(summary, '{}'::jsonb) || $2::jsonb where id = $1", [
+            summary.runId,
+            JSON.stringify({ push }),
+          ])
+          .catch(() => undefined);
+      }
+    }
     const pending = push ? push.pending : (await outboxStats(dbs.state)).pending;
     const exitCode =
       summary.exitCode !== EXIT.ok ? summary.exitCode : push?.unreachable ? EXIT.unreachable : EXIT.ok;
