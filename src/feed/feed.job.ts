@@ -1,21 +1,16 @@
-import { runCatalogJob, type CatalogJobDeps, type FeedSummary } from '../pipeline/catalog.job.ts';
-import type { FeedSinkHooks } from './feed.sink.ts';
+import {
+  runCatalogJob,
+  type CatalogJobDeps,
+  type CatalogRunOptions,
+  type FeedSummary,
+} from '../pipeline/catalog.job.ts';
 
 export type { FeedSummary } from '../pipeline/catalog.job.ts';
 export type FeedJobDeps = CatalogJobDeps;
 
-export interface FeedJobOptions {
+export interface FeedJobOptions extends CatalogRunOptions {
   /** Validate only: no feed file is written (`rr-sync validate`). */
   validateOnly?: boolean;
-  /** Build and check the feed, apply the gate, publish nothing and record nothing. */
-  dryRun?: boolean;
-  force?: boolean;
-  now?: () => Date;
-  /** Aborting stops the run between batches; nothing is published. */
-  signal?: AbortSignal;
-  onProgress?: (p: { products: number; estimated: number }) => void;
-  /** Test hooks (see FeedWriter). */
-  hooks?: FeedSinkHooks & { beforePublish?: () => Promise<void> };
 }
 
 /**
@@ -26,6 +21,7 @@ export interface FeedJobOptions {
 export async function runFeedJob(deps: FeedJobDeps, options: FeedJobOptions = {}): Promise<FeedSummary> {
   const { extension: _none, ...summary } = await runCatalogJob<never>(deps, {
     kind: options.validateOnly ? 'validate' : 'feed',
+    trigger: options.trigger,
     feed: !options.validateOnly,
     dryRun: options.dryRun,
     force: options.force,

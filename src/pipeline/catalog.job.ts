@@ -45,18 +45,25 @@ export interface PassExtension<R> {
   dispose(): Promise<void>;
 }
 
-export interface CatalogJobSpec<R> {
-  kind: RunKind;
+/** What every catalog run takes (feed, validate, sync, resync), whoever starts it. */
+export interface CatalogRunOptions {
   trigger?: RunTrigger;
-  /** Write the feed candidate (false for `validate`). */
-  feed: boolean;
   /** Build and check everything, publish and record nothing. */
   dryRun?: boolean;
+  /** Override the gates. */
   force?: boolean;
   now?: () => Date;
+  /** Aborting stops the run between batches; nothing is published. */
   signal?: AbortSignal;
   onProgress?: (p: { products: number; estimated: number }) => void;
+  /** Test hooks (see FeedWriter). */
   hooks?: FeedSinkHooks & { beforePublish?: () => Promise<void> };
+}
+
+export interface CatalogJobSpec<R> extends CatalogRunOptions {
+  kind: RunKind;
+  /** Write the feed candidate (false for `validate`). */
+  feed: boolean;
   extension?: PassExtension<R>;
 }
 

@@ -1,22 +1,17 @@
 import path from 'node:path';
-import { runCatalogJob, type CatalogJobResult, type FeedSummary } from '../pipeline/catalog.job.ts';
-import type { FeedSinkHooks } from '../feed/feed.sink.ts';
-import type { ChangeCounts, RunTrigger, SyncDeps } from './sync.contracts.ts';
+import {
+  runCatalogJob,
+  type CatalogJobResult,
+  type CatalogRunOptions,
+  type FeedSummary,
+} from '../pipeline/catalog.job.ts';
+import type { ChangeCounts, SyncDeps } from './sync.contracts.ts';
 import { DiffSink } from './sync.diff.ts';
 import { applyStage } from './sync.apply.ts';
 
-export interface SyncJobOptions {
-  trigger?: RunTrigger;
+export interface SyncJobOptions extends CatalogRunOptions {
   /** `resync --full`: enqueue every valid item whatever its hash (resumable). */
   full?: boolean;
-  /** Change nothing: no feed, no state, no outbox; counts and the diff report only. */
-  dryRun?: boolean;
-  /** Override the publish gate and the push gate. */
-  force?: boolean;
-  now?: () => Date;
-  signal?: AbortSignal;
-  onProgress?: (p: { products: number; estimated: number }) => void;
-  hooks?: FeedSinkHooks & { beforePublish?: () => Promise<void> };
 }
 
 /** What the pass and the apply step found, in items (product, product x stock and group records). */
