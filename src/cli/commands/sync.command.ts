@@ -84,10 +84,10 @@ async function run(ctx: CommandContext, full: boolean): Promise<number> {
       // The run's history row gets what its push phase did.
       if (summary.runId !== null) {
         await dbs.state
-          .query("update rr_sync.runs set summary = coalesce(summary, '{}'::jsonb) || $2::jsonb where id = $1", [
-            summary.runId,
-            JSON.stringify({ push }),
-          ])
+          .query(
+            "update rr_sync.runs set summary = coalesce(summary, '{}'::jsonb) || $2::jsonb where id = $1",
+            [summary.runId, JSON.stringify({ push })],
+          )
           .catch(() => undefined);
       }
     }
