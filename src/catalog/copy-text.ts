@@ -95,3 +95,21 @@ export async function* copyRows(chunks: AsyncIterable<Buffer>): AsyncGenerator<C
   }
   if (rest && rest.length > 0) yield [parseCopyLine(rest.toString('utf8'))];
 }
+
+export type CopyField = string | null;
+
+const NEEDS_ESCAPE = /[\\\n\r\t]/;
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** One field in COPY text format (the writing side): NULL is \N; backslash, tab, newline and CR are escaped. */
+export function copyField(value: CopyField): string {
+  if (value === null) return '\\N';
+  return NEEDS_ESCAPE.test(value) ? value.replace(/[\\\n\r\t]/g, (c) => ESCAPES[c]!) : value;
+}
+
+/** One row in COPY text format, with its newline. */
+export function copyRow(fields: readonly CopyField[]): string {
+  let line = copyField(fields[0] ?? null);
+  for (let i = 1; i < fields.length; i++) line += `\t${copyField(fields[i] ?? null)}`;
+  return `${line}\n`;
+}

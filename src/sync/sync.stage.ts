@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { copyRow } from '../catalog/copy-text.ts';
 
 /**
  * The products a sync pass found new, changed or gone, staged in a temporary table of the
@@ -24,14 +25,6 @@ export interface StageRow {
 
 const FLUSH_AT = 256 * 1024;
 
-// COPY text format: backslash, tab, newline and CR must be escaped; \N is NULL.
-function field(v: string | null): string {
-  if (v === null) return '\\N';
-  return /[\\\t\n\r]/.test(v)
-    ? v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
-    : v;
-}
-
 export class StageWriter {
   private stream: ReturnType<typeof copyFrom> | null = null;
   private buf = '';
@@ -52,9 +45,16 @@ export class StageWriter {
 
   add(r: StageRow): Promise<void> | undefined {
     this.rows++;
-    this.buf += `${r.productId}\t${r.change}\t${field(r.digest)}\t${field(r.groupId)}\t${
-      r.available === null ? '\\N' : r.available ? 't' : 'f'
-    }\t${field(r.categoryIds && JSON.stringify(r.categoryIds))}\t${field(r.stockIds && JSON.stringify(r.stockIds))}\t${field(r.body)}\n`;
+    this.buf += copyRow([
+      r.productId,
+      r.change,
+      r.digest,
+      r.groupId,
+      r.available === null ? null : r.available ? 't' : 'f',
+      r.categoryIds && JSON.stringify(r.categoryIds),
+      r.stockIds && JSON.stringify(r.stockIds),
+      r.body,
+    ]);
     if (this.buf.length >= FLUSH_AT) return this.flush();
     return undefined;
   }

@@ -1,3 +1,4 @@
+import { count, formatDuration } from '../shared/text.ts';
 import type { PushReport } from './sync.contracts.ts';
 import type { SyncSummary } from './sync.job.ts';
 
@@ -24,8 +25,6 @@ export function syncJson(s: SyncSummary, push: PushReport | null, pendingWithout
   };
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
 /** The one-line human summary of `sync` / `resync`. */
 export function syncLine(
   kind: 'sync' | 'resync',
@@ -42,8 +41,8 @@ export function syncLine(
         : s.status === 'dry_run'
           ? 'dry run: nothing published, enqueued or recorded'
           : `feed ${s.status}`;
-  const head = `${kind}: ${feed}, ${plural(s.offers, 'offer')}, ${plural(s.rejectedProducts, 'product')} rejected`;
-  if (!c) return `${head}${s.reason ? ` (${s.reason})` : ''}, ${s.seconds.toFixed(1)} s`;
+  const head = `${kind}: ${feed}, ${count(s.offers, 'offer')}, ${count(s.rejectedProducts, 'product')} rejected`;
+  if (!c) return `${head}${s.reason ? ` (${s.reason})` : ''}, ${formatDuration(s.seconds)}`;
   const what = s.status === 'dry_run' ? 'would enqueue' : 'enqueued';
   const items = `items: ${c.new} new, ${c.changed} changed, ${c.unavailable} unavailable, ${c.unchanged} unchanged; ${what} ${c.enqueued}`;
   const baseline = c.baseline
@@ -54,5 +53,5 @@ export function syncLine(
     : s.status === 'dry_run'
       ? ''
       : `; pending ${pending}`;
-  return `${head}, ${items}${baseline}${pushed}, ${s.seconds.toFixed(1)} s; diff report: ${c.diffReportPath}`;
+  return `${head}, ${items}${baseline}${pushed}, ${formatDuration(s.seconds)}; diff report: ${c.diffReportPath}`;
 }
