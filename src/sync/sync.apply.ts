@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { rename, rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import type { Logger } from '../shared/logger.ts';
 import { enqueue, type OutboxItem } from './outbox.repository.ts';
@@ -73,20 +74,27 @@ function changedFields(before: object | undefined, after: object): string[] {
 
 class DiffReport {
   private readonly out;
+  private failure: Error | null = null;
   constructor(readonly path: string) {
     this.out = createWriteStream(`${path}.tmp`);
+    // A full disk must fail the apply (rolled back), never end the process with an unhandled 'error'.
+    this.out.on('error', (e: Error) => {
+      this.failure ??= e;
+    });
   }
   async line(o: object): Promise<void> {
+    if (this.failure) throw this.failure;
     if (!this.out.write(`${JSON.stringify(o)}\n`)) await once(this.out, 'drain');
   }
   async close(): Promise<void> {
+    if (this.failure) throw this.failure;
     this.out.end();
-    await once(this.out, 'finish');
+    await finished(this.out);
     await rename(`${this.path}.tmp`, this.path);
   }
   async abort(): Promise<void> {
     this.out.destroy();
-    await rm(`${this.path}.tmp`, { force: true });
+    await rm(`${this.path}.tmp`, { force: true }).catch(() => undefined);
   }
 }
 
@@ -278,13 +286,14 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
       },
       'sync changes applied',
     );
+    // The diff report is complete before the changes commit: a failed write rolls them back.
+    await report.close();
     if (opts.dryRun) {
       await db.query('rollback');
     } else {
       await db.query('commit');
       committed = true;
     }
-    await report.close();
     return counts;
   } catch (err) {
     if (!committed) await db.query('rollback').catch(() => undefined);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -248,6 +248,24 @@ describe('incremental syncs', () => {
     const forced = await sync({ force: true });
     expect(forced.status).toBe('published');
     expect(forced.changes?.unavailable).toBe(5);
+  });
+
+  it('a diff report that cannot be written fails the run and rolls the changes back (no crash)', async () => {
+    await h.db.pool.query("update store.products set price = '12' where id = '2'");
+    // A directory where the report's temporary file goes: opening it fails (EISDIR).
+    await mkdir(path.join(h.feedsDir, `${DIFF_REPORT}.tmp`));
+    await expect(sync()).rejects.toMatchObject({
+      code: 'EISDIR',
+      path: expect.stringContaining(DIFF_REPORT),
+    });
+    expect(await outbox()).toEqual([]);
+    const { rows } = await h.db.pool.query(
+      "select body->'product'->>'price' as price from rr_sync.catalog_items where product_id = '2'",
+    );
+    expect(rows[0].price).toBe('10.5');
+    await rm(path.join(h.feedsDir, `${DIFF_REPORT}.tmp`), { recursive: true });
+    await sync();
+    expect(await keys()).toEqual(['product:2 changed']);
   });
 
   it('a dry run changes nothing and writes the diff report of what it would enqueue', async () => {
