@@ -11,7 +11,7 @@ import { acceptsGzip, isNotModified } from './feed.conditional.ts';
 import type { PullRegistry } from './feed.pulls.ts';
 import type { FeedSource } from './feed.source.ts';
 import { pathOf, sendError } from './server.respond.ts';
-import type { Route } from './server.ts';
+import type { Route } from './server.route.ts';
 
 export interface FeedRouteDeps {
   config: Config;

@@ -1,7 +1,7 @@
 import type { PullRegistry } from './feed.pulls.ts';
 import type { FeedSource } from './feed.source.ts';
 import { sendJson } from './server.respond.ts';
-import type { Route } from './server.ts';
+import type { Route } from './server.route.ts';
 
 export interface HealthRouteDeps {
   source: FeedSource;

@@ -1,4 +1,4 @@
-import type { Route } from './server.ts';
+import type { Route } from './server.route.ts';
 
 export type RouteMatch =
   | { kind: 'found'; route: Route; params: Record<string, string> }

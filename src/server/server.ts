@@ -3,28 +3,16 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { coerceError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { createFeedRoutes } from './feed.routes.ts';
-import { createFeedSource } from './feed.source.ts';
-import { createHealthRoutes } from './health.routes.ts';
-import { createPullRegistry } from './feed.pulls.ts';
 import { HttpError, pathOf, sendError } from './server.respond.ts';
 import { applyServerLimits, serverOptions } from './server.limits.ts';
+import type { Route } from './server.route.ts';
 import { matchRoute } from './server.router.ts';
 
-export interface ServerDeps {
-  config: Config;
-  logger: Logger;
-}
+export type { Route } from './server.route.ts';
 
-export interface Route {
-  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
-  /** An exact path, or a RegExp matched against the whole path; its named groups become `params`. */
-  path: string | RegExp;
-  handle(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    params: Record<string, string>,
-  ): Promise<void> | void;
+export interface ServerDeps {
+  logger: Logger;
+  limits: Config['http'];
 }
 
 export interface AppServer {
@@ -67,24 +55,22 @@ async function dispatch(
   }
 }
 
-/** Start listening on `port` (0 = random); `routes` lets later features add their routes. */
+/**
+ * Start listening on `port` (0 = random) and answer with `routes`, first match wins. The server
+ * only routes: what the routes are is the composition root's business (src/app/app.ts). The list
+ * is read per request, so a part attached later (once its database is open) is served from then on.
+ */
 export async function startServer(
   deps: ServerDeps,
-  options: { port: number; host?: string; routes?: Route[] },
+  options: { port: number; host?: string; routes: readonly Route[] },
 ): Promise<AppServer> {
   const logger = deps.logger.child({ component: 'http' });
-  const source = createFeedSource(deps.config.feedsDir);
-  const pulls = createPullRegistry();
-  const routes: Route[] = [
-    ...createFeedRoutes({ config: deps.config, logger, source, pulls }),
-    ...createHealthRoutes({ source, pulls }),
-    ...(options.routes ?? []),
-  ];
+  const { routes } = options;
 
   const inFlight = new Set<http.ServerResponse>();
   let onDrained: (() => void) | undefined;
   let isClosing = false;
-  const server = http.createServer(serverOptions(deps.config.http), (req, res) => {
+  const server = http.createServer(serverOptions(deps.limits), (req, res) => {
     // A keep-alive client may still send a request after close() began: answer it, then hang up.
     if (isClosing) res.setHeader('connection', 'close');
     inFlight.add(res);
@@ -94,7 +80,7 @@ export async function startServer(
     });
     void dispatch(routes, req, res, logger);
   });
-  applyServerLimits(server, deps.config.http, logger);
+  applyServerLimits(server, deps.limits, logger);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

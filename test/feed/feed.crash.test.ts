@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/demo/demo.seed.ts';
 import { runFeedJob, type FeedSummary } from '../../src/feed/feed.job.ts';
 import { FEED_FILES } from '../../src/feed/feed.layout.ts';
-import { startServer } from '../../src/server/server.ts';
+import { startApp } from '../../src/app/app.ts';
 import { AppError } from '../../src/shared/errors.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import {
@@ -91,7 +91,7 @@ describe('a feed run killed mid-way', () => {
     expect(partial).toBeLessThan(before.manifest.bytes);
 
     // ... and served with its old ETag.
-    const server = await startServer({ config: h.config, logger: silentLogger }, { port: 0 });
+    const server = await startApp({ config: h.config, logger: silentLogger }, { port: 0 });
     try {
       const res = await fetch(`${server.url}/feeds/catalog.xml`, {
         headers: { 'accept-encoding': 'identity' },

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runFeedJob } from '../../src/feed/feed.job.ts';
 import { FEED_FILES } from '../../src/feed/feed.layout.ts';
-import { startServer } from '../../src/server/server.ts';
+import { startApp } from '../../src/app/app.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import {
   createFeedHarness,
@@ -30,7 +30,7 @@ beforeEach(() => {
 const at = (minutes: number) => () => new Date(Date.UTC(2026, 10, day, 2, minutes));
 
 async function fetchFeed(headers: Record<string, string> = { 'accept-encoding': 'identity' }) {
-  const server = await startServer({ config: h.config, logger: silentLogger }, { port: 0 });
+  const server = await startApp({ config: h.config, logger: silentLogger }, { port: 0 });
   try {
     const res = await fetch(`${server.url}/feeds/catalog.xml`, { headers });
     return {

@@ -8,7 +8,8 @@ import { DEMO_PARTNER, startEmulator, type EmulatorHandle } from '../../src/emul
 import { checkFeedFile } from '../../src/feed/feed.check.js';
 import { runFeedJob } from '../../src/feed/feed.job.ts';
 import { createRetailRocketClient, type RetailRocketClient } from '../../src/rr/index.ts';
-import { startServer, type AppServer } from '../../src/server/server.ts';
+import { startApp } from '../../src/app/app.ts';
+import type { AppServer } from '../../src/server/server.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -30,7 +31,7 @@ beforeAll(async () => {
   const config = loadConfig({ DATABASE_URL: db.url, FEEDS_DIR: feedsDir });
   const summary = await runFeedJob({ catalog: db.pool, state: db.pool, config, logger: silentLogger });
   expect(summary.status).toBe('published');
-  server = await startServer({ config, logger: silentLogger }, { port: 0, host: '127.0.0.1' });
+  server = await startApp({ config, logger: silentLogger }, { port: 0, host: '127.0.0.1' });
   emu = await startEmulator({
     port: 0,
     httpPort: 0,

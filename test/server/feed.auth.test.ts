@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { startServer, type AppServer } from '../../src/server/server.ts';
+import { startApp } from '../../src/app/app.ts';
+import type { AppServer } from '../../src/server/server.ts';
 import { catalogXml, makeFeedsDir, publish } from './feeds-dir.fixture.ts';
 import { captureLogger, request, type CapturedLog } from './http.fixture.ts';
 
@@ -13,7 +14,7 @@ beforeEach(async () => {
   feeds = await makeFeedsDir();
   const captured = captureLogger();
   lines = captured.lines;
-  server = await startServer(
+  server = await startApp(
     { config: loadConfig({ FEEDS_DIR: feeds.dir, FEED_TOKEN: TOKEN }), logger: captured.logger },
     { port: 0, host: '127.0.0.1' },
   );

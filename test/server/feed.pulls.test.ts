@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { FeedPull } from '../../src/server/feed.pulls.ts';
-import { startServer, type AppServer } from '../../src/server/server.ts';
+import { startApp } from '../../src/app/app.ts';
+import type { AppServer } from '../../src/server/server.ts';
 import { catalogXml, makeFeedsDir, publish } from './feeds-dir.fixture.ts';
 import { captureLogger, request, type CapturedLog } from './http.fixture.ts';
 
@@ -24,7 +25,7 @@ afterEach(async () => {
 });
 
 const start = async (env: Record<string, string> = {}) => {
-  server = await startServer(
+  server = await startApp(
     { config: loadConfig({ FEEDS_DIR: feeds.dir, ...env }), logger: capture.logger },
     { port: 0, host: '127.0.0.1' },
   );

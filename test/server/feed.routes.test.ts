@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { versionDir } from '../../src/feed/feed.layout.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
-import { startServer, type AppServer } from '../../src/server/server.ts';
+import { startApp } from '../../src/app/app.ts';
+import type { AppServer } from '../../src/server/server.ts';
 import { catalogXml, makeCurrent, makeFeedsDir, publish, writeVersion } from './feeds-dir.fixture.ts';
 import { request } from './http.fixture.ts';
 
@@ -16,7 +17,7 @@ const t2 = new Date('2026-11-29T02:00:00.000Z');
 
 beforeEach(async () => {
   feeds = await makeFeedsDir();
-  server = await startServer(
+  server = await startApp(
     { config: loadConfig({ FEEDS_DIR: feeds.dir }), logger: silentLogger },
     { port: 0, host: '127.0.0.1' },
   );

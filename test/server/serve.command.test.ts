@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { feedUrlFor, serveCommand } from '../../src/cli/commands/serve.command.ts';
+import { serveCommand } from '../../src/cli/commands/serve.command.ts';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
-import { startServer } from '../../src/server/server.ts';
+import { feedUrlFor, startApp } from '../../src/app/app.ts';
 import { catalogXml, makeFeedsDir, publish } from './feeds-dir.fixture.ts';
 import { request } from './http.fixture.ts';
 
@@ -42,7 +42,7 @@ describe('rr-sync serve', () => {
   });
 
   it('fails with config.invalid (exit 2) when PORT is taken', async () => {
-    const first = await startServer(
+    const first = await startApp(
       { config: loadConfig({ FEEDS_DIR: feeds.dir }), logger: silentLogger },
       { port: 0 },
     );

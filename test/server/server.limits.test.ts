@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { startServer, type AppServer } from '../../src/server/server.ts';
+import { startApp } from '../../src/app/app.ts';
+import type { AppServer } from '../../src/server/server.ts';
 import { catalogXml, makeFeedsDir, publish } from './feeds-dir.fixture.ts';
 import { captureLogger, request } from './http.fixture.ts';
 
@@ -22,7 +23,7 @@ afterEach(async () => {
 });
 
 const start = async (env: Record<string, string>) => {
-  server = await startServer(
+  server = await startApp(
     { config: loadConfig({ FEEDS_DIR: feeds.dir, ...env }), logger: capture.logger },
     { port: 0, host: '127.0.0.1' },
   );

@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import { HttpError, sendJson } from '../../src/server/server.respond.ts';
-import { startServer, type AppServer, type Route } from '../../src/server/server.ts';
+import { startApp } from '../../src/app/app.ts';
+import type { AppServer, Route } from '../../src/server/server.ts';
 import { catalogXml, makeFeedsDir, publish } from './feeds-dir.fixture.ts';
 import { captureLogger, request } from './http.fixture.ts';
 
@@ -20,10 +21,7 @@ afterEach(async () => {
 });
 
 const start = (routes: Route[] = [], logger = silentLogger) =>
-  startServer(
-    { config: loadConfig({ FEEDS_DIR: feeds.dir }), logger },
-    { port: 0, host: '127.0.0.1', routes },
-  );
+  startApp({ config: loadConfig({ FEEDS_DIR: feeds.dir }), logger }, { port: 0, host: '127.0.0.1', routes });
 
 describe('http server', () => {
   it('reports healthz as 503 no_feed before the first publish: Retail Rocket has nothing to pull', async () => {

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { feedUrlFor, startApp } from '../../app/app.ts';
 import type { Config } from '../../config.ts';
 import { migrate } from '../../db/migrate.ts';
 import { createRetailRocketClient, type RetailRocketClient } from '../../rr/index.ts';
@@ -9,7 +10,6 @@ import type { Logger } from '../../shared/logger.ts';
 import { createPusher, type Pusher } from '../../sync/pusher.ts';
 import type { Command } from '../command.ts';
 import { openDatabases, type Databases } from '../databases.ts';
-import { feedUrlFor, listenOnPort } from './serve.command.ts';
 
 /** How long a stop waits for an in-flight run and for pushes in flight (issue 7: 10 s). */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -41,7 +41,7 @@ export const runCommand: Command = {
   flags: {},
   async run(ctx) {
     const { config, logger } = ctx;
-    const server = await listenOnPort(config, logger);
+    const server = await startApp({ config, logger });
     let rr: RetailRocketClient | null = null;
     let dbs: Databases | undefined;
     let abandoned = false;

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { feedUrlFor, startApp } from '../../app/app.ts';
 import { migrate } from '../../db/migrate.ts';
 import { demoProductCount, seedDemo } from '../../demo/demo.seed.ts';
 import { runFeedJob, type FeedSummary } from '../../feed/feed.job.ts';
@@ -8,7 +9,6 @@ import type { Command } from '../command.ts';
 import { openDatabases } from '../databases.ts';
 import { createProgress } from '../progress.ts';
 import { DEFAULT_DEMO_PRODUCTS } from './demo.command.ts';
-import { feedUrlFor, listenOnPort } from './serve.command.ts';
 
 /**
  * `npm start`: the whole main job on whatever database is configured (the embedded one on a
@@ -31,7 +31,7 @@ export const startCommand: Command = {
     const { config, logger } = ctx;
     // Bind first: a busy PORT must stop the command before it seeds or publishes anything. The
     // server meanwhile serves the previously published feed (or 503 before the first one).
-    const server = await listenOnPort(config, logger);
+    const server = await startApp({ config, logger }, { storefront: 'absent' });
     let feed: FeedSummary | undefined;
     try {
       const dbs = await openDatabases(config, logger);
