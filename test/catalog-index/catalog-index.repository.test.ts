@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  displayOf,
+  findGroupMembers,
+  findKnownCategories,
+  findKnownProducts,
+  hasStock,
+  isAvailableIn,
+} from '../../src/catalog-index/catalog-index.repository.ts';
+import { runSyncJob } from '../../src/sync/sync.job.ts';
+import { createFeedHarness, type FeedHarness } from '../feed/feed.harness.ts';
+import { createStore, product } from '../feed/store.fixture.ts';
+
+let h: FeedHarness;
+
+beforeAll(async () => {
+  h = await createFeedHarness();
+  await createStore(h.db.pool, {
+    categories: [
+      { id: '1', parent_id: null, name: 'Kitchen' },
+      { id: '2', parent_id: '1', name: 'Knives' },
+    ],
+    warehouses: [
+      { id: 'north', name: 'North' },
+      { id: 'south', name: 'South' },
+    ],
+    products: [
+      product('1', { price: '10' }),
+      product('2', { group_id: '30' }),
+      product('3', { group_id: '30', available: 'false' }),
+      product('4'),
+      product('5', { url: 'not a url' }), // invalid: never published
+      // Enough others that one product leaving stays under the publish gate (FEED_MAX_DROP 0.2).
+      ...['6', '7', '8', '9', '10', '11'].map((id) => product(id)),
+    ],
+    stocks: [
+      { product_id: '1', warehouse_id: 'north', available: 'true' },
+      { product_id: '1', warehouse_id: 'south', available: 'false', price: '9.5', name: 'South knife' },
+    ],
+  });
+  await runSyncJob(h.deps);
+  // Product 4 leaves the store: the next sync tells Retail Rocket it is unavailable and marks it gone.
+  await h.db.pool.query(`delete from store.products where id = '4'`);
+  await runSyncJob(h.deps);
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe('the published-catalog index', () => {
+  it('knows the published products only: not invalid ones, not ones that left the catalog', async () => {
+    const known = await findKnownProducts(h.db.pool, ['1', '2', '3', '4', '5', '99']);
+    expect([...known.keys()].sort()).toEqual(['1', '2', '3']);
+    expect(known.get('2')).toMatchObject({ groupId: '30', available: true, categoryIds: ['2'] });
+    expect(known.get('3')?.available).toBe(false);
+  });
+
+  it('lists the known members of a group and the known categories with their paths', async () => {
+    expect(await findGroupMembers(h.db.pool, ['30', '31'])).toEqual(new Map([['30', ['2', '3']]]));
+    expect(await findKnownCategories(h.db.pool, ['1', '2', '7'])).toEqual(
+      new Map([
+        ['1', 'Kitchen'],
+        ['2', 'Kitchen/Knives'],
+      ]),
+    );
+  });
+
+  it('answers per stock: which stocks were given, availability there, and the stock display data', async () => {
+    const one = (await findKnownProducts(h.db.pool, ['1'])).get('1')!;
+    expect(hasStock(one, 'north')).toBe(true);
+    expect(hasStock(one, 'east')).toBe(false);
+    expect(hasStock(one, 'constructor')).toBe(false);
+    expect(isAvailableIn(one, 'north')).toBe(true);
+    expect(isAvailableIn(one, 'south')).toBe(false);
+    expect(isAvailableIn(one, 'east')).toBe(false);
+    expect(isAvailableIn(one)).toBe(true);
+    expect(displayOf(one, 'south')).toMatchObject({ id: 1, name: 'South knife', price: 9.5 });
+    expect(displayOf(one)).toMatchObject({ id: 1, price: 10 });
+  });
+});
