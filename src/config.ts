@@ -84,6 +84,17 @@ const directory = z
     }
   });
 
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+const durationRule = (min: number, max: number) =>
+  `must be a duration like 90s, 30m, 24h or 7d (from ${min} s to ${max / 86_400} d)`;
+/** A duration with a unit (s, m, h, d), in whole seconds. */
+const duration = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,7}[smhd]$/, durationRule(min, max))
+    .transform((v) => Number(v.slice(0, -1)) * DURATION_UNITS[v.slice(-1)]!)
+    .refine((n) => n >= min && n <= max, durationRule(min, max));
+
 /** Trailing slash so that `new URL(relative, base)` appends instead of replacing the last segment. */
 const withSlash = (u: string) => (u.endsWith('/') ? u : `${u}/`);
 
@@ -128,6 +139,8 @@ const EnvSchema = z.object({
   HTTP_MAX_CONNECTIONS: intIn(1, 100_000).default(256),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   FEED_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
+  API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  EVENT_PARK_TTL: duration(60, 30 * 86_400).default(24 * 3600),
   FEED_MAX_DROP: z
     .string()
     .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a fraction from 0 to 1, e.g. 0.2')
@@ -177,6 +190,10 @@ export type Config = Readonly<{
   }>;
   adminToken?: string;
   feedToken?: string;
+  /** When set, the storefront API (`/v1/*`) needs it as a Bearer token. */
+  apiToken?: string;
+  /** How long an event naming an id the catalog does not know yet waits for a sync, in seconds. */
+  eventParkTtlSeconds: number;
   feedMaxDrop: number;
   feedCron: string;
   syncCron: string;
@@ -187,7 +204,7 @@ export type Config = Readonly<{
 }>;
 
 /** Variables whose values are secret: a config error names them but never echoes their value. */
-export const SECRET_VARS = new Set(['RR_API_KEY', 'ADMIN_TOKEN', 'FEED_TOKEN']);
+export const SECRET_VARS = new Set(['RR_API_KEY', 'ADMIN_TOKEN', 'FEED_TOKEN', 'API_TOKEN']);
 
 /** Where a variable's value came from when it was not the process environment (for messages). */
 export interface ConfigSources {
@@ -276,6 +293,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, sources: Config
     }),
     adminToken: e.ADMIN_TOKEN,
     feedToken: e.FEED_TOKEN,
+    apiToken: e.API_TOKEN,
+    eventParkTtlSeconds: e.EVENT_PARK_TTL,
     feedMaxDrop: e.FEED_MAX_DROP,
     feedCron: e.FEED_CRON,
     syncCron: e.SYNC_CRON,

@@ -133,6 +133,17 @@ const BAD: Record<string, { value: string; line: string; secret?: string }[]> = 
     { value: 'short-ADM', line: 'ADMIN_TOKEN: must be at least 16 characters', secret: 'short-ADM' },
   ],
   FEED_TOKEN: [{ value: 'FTK-1', line: 'FEED_TOKEN: must be at least 8 characters', secret: 'FTK-1' }],
+  API_TOKEN: [{ value: 'api-short', line: 'API_TOKEN: must be at least 16 characters', secret: 'api-short' }],
+  EVENT_PARK_TTL: [
+    {
+      value: '24',
+      line: 'EVENT_PARK_TTL: must be a duration like 90s, 30m, 24h or 7d (from 60 s to 30 d) (got "24")',
+    },
+    {
+      value: '31d',
+      line: 'EVENT_PARK_TTL: must be a duration like 90s, 30m, 24h or 7d (from 60 s to 30 d) (got "31d")',
+    },
+  ],
   FEED_MAX_DROP: [
     { value: '20%', line: 'FEED_MAX_DROP: must be a fraction from 0 to 1, e.g. 0.2 (got "20%")' },
     { value: '1.5', line: 'FEED_MAX_DROP: must be a fraction from 0 to 1, e.g. 0.2 (got "1.5")' },
@@ -246,6 +257,8 @@ describe('loadConfig: good values', () => {
       },
       adminToken: undefined,
       feedToken: undefined,
+      apiToken: undefined,
+      eventParkTtlSeconds: 86_400,
       feedMaxDrop: 0.2,
       feedCron: '0 2 * * *',
       syncCron: '*/15 * * * *',
@@ -255,6 +268,13 @@ describe('loadConfig: good values', () => {
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.rr)).toBe(true);
+  });
+
+  it('reads EVENT_PARK_TTL in seconds, minutes, hours or days', () => {
+    expect(loadConfig({ EVENT_PARK_TTL: '90s' }).eventParkTtlSeconds).toBe(90);
+    expect(loadConfig({ EVENT_PARK_TTL: '30m' }).eventParkTtlSeconds).toBe(1800);
+    expect(loadConfig({ EVENT_PARK_TTL: '2h' }).eventParkTtlSeconds).toBe(7200);
+    expect(loadConfig({ EVENT_PARK_TTL: '7d' }).eventParkTtlSeconds).toBe(604_800);
   });
 
   it('accepts time zones Node honours: IANA names, aliases and zoneinfo paths', () => {

@@ -1,12 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
-
-const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-
-/** Constant time whatever the lengths: both sides are hashed to 32 bytes first. */
-function sameSecret(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
-}
+import { sameSecret } from './api.auth.ts';
 
 /** The password of a `Basic` Authorization header (any user name), or undefined. */
 function basicPassword(header: string | undefined): string | undefined {
