@@ -11,61 +11,23 @@
  *   npm run bench:push   (BENCH_ITEMS, BENCH_RATE, BENCH_LATENCY_MS, BENCH_TIMEOUT_MS,
  *                          BENCH_DATABASE_URL to change)
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
-import { DEMO_PARTNER, startEmulator } from '../src/emulator/index.ts';
+import { DEMO_PARTNER } from '../src/emulator/index.ts';
 import { createRetailRocketClient } from '../src/rr/index.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 import { enqueue, type OutboxItem } from '../src/sync/outbox.repository.ts';
 import { createPusher } from '../src/sync/pusher.ts';
 import { itemKey } from '../src/sync/sync.contracts.ts';
+import { startEmulatorProcess } from './emulator.peer.ts';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 10_000);
 const RATE = process.env.BENCH_RATE ?? '500';
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
 const TIMEOUT_MS = process.env.BENCH_TIMEOUT_MS ?? '500';
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-interface EmulatorInfo {
-  h2Url: string;
-  httpUrl: string;
-  caFile: string;
-}
-
-async function runEmulatorChild(): Promise<void> {
-  const emu = await startEmulator({
-    port: 0,
-    httpPort: 0,
-    faults: { delayMs: LATENCY_MS },
-    limits: { tracking: 0, recommendations: 0, site: 0 },
-  });
-  process.stdout.write(`${JSON.stringify({ h2Url: emu.h2Url, httpUrl: emu.httpUrl, caFile: emu.caFile })}\n`);
-  const stop = () => void emu.stop().finally(() => process.exit(0));
-  process.on('SIGTERM', stop);
-  process.stdin.on('end', stop);
-  process.stdin.resume();
-}
-
-function startEmulatorProcess(): Promise<{ info: EmulatorInfo; stop: () => void }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--peer=emulator'],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`emulator child exited with ${code}`)));
-    createInterface({ input: child.stdout! }).once('line', (line) =>
-      resolve({ info: JSON.parse(line) as EmulatorInfo, stop: () => child.kill('SIGTERM') }),
-    );
-  });
-}
 
 async function freshDatabase(name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -102,7 +64,12 @@ const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 
 async function main() {
-  const emu = await startEmulatorProcess();
+  const emu = await startEmulatorProcess({
+    port: 0,
+    httpPort: 0,
+    faults: { delayMs: LATENCY_MS },
+    limits: { tracking: 0, recommendations: 0, site: 0 },
+  });
   const pool = createPool(await freshDatabase('rr_bench_push'), { max: 5 });
   try {
     await migrate(pool, silentLogger);
@@ -173,6 +140,4 @@ async function main() {
   }
 }
 
-const peerArg = process.argv.find((a) => a.startsWith('--peer='));
-if (peerArg === '--peer=emulator') await runEmulatorChild();
-else await main();
+await main();

@@ -1,0 +1,312 @@
+/**
+ * bench:api — the storefront API (events and recommendations) of `rr-sync serve`, loaded with
+ * autocannon: `npm run bench:api -- --products 1000000`.
+ *
+ * Set-up (not timed): the demo store with N products in rr_bench_api_<N> (seeded once), synced
+ * once (the published-catalog index and the feed, kept in <tmpdir>/rr-bench-api-<N>). The service
+ * (`rr-sync serve`, the CLI's own Node flags) and the emulator each run in a child process; the
+ * emulator imports the published feed so that it knows the catalog.
+ *
+ * Phases (issue 8 targets in brackets):
+ *  1. events: POST /v1/events/view at --events-rate for --events-seconds [2,000/s for 60 s, p99 <
+ *     25 ms], then the time until the emulator received every accepted event [all delivered];
+ *  2. recommendations with the emulator answering in 100 ms, at --recs-rate [500 rps: p99 overhead
+ *     over the upstream < 5 ms];
+ *  3. recommendations with the emulator stalled (2 s), at --stall-rate [1,000 rps: p99 <= deadline
+ *     + 10 ms];
+ *  and the serving process's peak RSS [< 300 MB with the 1M index].
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { loadConfig } from '../src/config.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createPool } from '../src/db/pool.ts';
+import { demoProductCount, seedDemo } from '../src/demo/demo.seed.ts';
+import { DEMO_PARTNER } from '../src/emulator/index.ts';
+import { silentLogger } from '../src/shared/logger.ts';
+import { runSyncJob } from '../src/sync/sync.job.ts';
+import { startEmulatorProcess } from './emulator.peer.ts';
+
+const { values } = parseArgs({
+  options: {
+    products: { type: 'string', default: '100000' },
+    'events-rate': { type: 'string', default: '2000' },
+    'events-seconds': { type: 'string', default: '60' },
+    'recs-rate': { type: 'string', default: '500' },
+    'recs-seconds': { type: 'string', default: '30' },
+    'recs-latency': { type: 'string', default: '100' },
+    'stall-rate': { type: 'string', default: '1000' },
+    'stall-seconds': { type: 'string', default: '20' },
+  },
+});
+const products = Number(values.products);
+const DEADLINE_MS = 500;
+const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const dbName = `rr_bench_api_${products}`;
+const dbUrl = (() => {
+  const u = new URL(adminUrl);
+  u.pathname = `/${dbName}`;
+  return u.toString();
+})();
+const feedsDir = path.join(tmpdir(), `rr-bench-api-${products}`);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+async function prepareCatalog(): Promise<string[]> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  const exists = await admin.query('select 1 from pg_database where datname = $1', [dbName]);
+  if (!exists.rowCount) await admin.query(`create database ${dbName}`);
+  await admin.end();
+  const pool = createPool(dbUrl, { max: 8 });
+  try {
+    if ((await demoProductCount(pool, 'store')) !== products + 14) {
+      console.log(`seeding ${products.toLocaleString('en')} demo products into ${dbName} (not timed)...`);
+      await seedDemo(pool, { schema: 'store', products }, silentLogger);
+      await pool.query('drop schema if exists rr_sync cascade');
+    }
+    await migrate(pool, silentLogger);
+    const indexed = await pool.query('select 1 from rr_sync.catalog_items limit 1');
+    mkdirSync(feedsDir, { recursive: true });
+    if (!indexed.rowCount || !existsSync(path.join(feedsDir, 'catalog.xml'))) {
+      console.log('first sync: the published-catalog index and the feed (not timed)...');
+      const config = loadConfig({ DATABASE_URL: dbUrl, FEEDS_DIR: feedsDir, LOG_LEVEL: 'warn' });
+      await pool.query('truncate rr_sync.catalog_items, rr_sync.outbox');
+      await runSyncJob({ catalog: pool, state: pool, config, logger: silentLogger }, { force: true });
+    }
+    await pool.query('vacuum analyze rr_sync.catalog_items');
+    // A spread of known, available products for the requests (TABLESAMPLE: not just the lowest ids).
+    const { rows } = await pool.query<{ id: string }>(
+      `select product_id as id from rr_sync.catalog_items tablesample system (5)
+        where not gone and available limit 20000`,
+    );
+    return rows.map((r) => r.id);
+  } finally {
+    await pool.end();
+  }
+}
+
+interface Service {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+function startService(env: Record<string, string>): Promise<Service> {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  // The same Node flags as `npm start` (e.g. the young generation size that bounds RSS).
+  const nodeFlags = pkg.scripts.start.split(' ').filter((a) => a.startsWith('--'));
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags, path.join(root, 'src/cli/rr-sync.js'), 'serve', '--json'],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`rr-sync serve exited with ${code}`)));
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      const { listening } = JSON.parse(line) as { listening: string };
+      resolve({
+        url: listening.replace('localhost', '127.0.0.1'),
+        pid: child.pid!,
+        stop: () =>
+          new Promise<void>((done) => {
+            child.removeAllListeners('exit');
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+  });
+}
+
+/** Peak and current resident set of a process, in MB (Linux /proc). */
+function rssOf(pid: number): { peakMb: number; nowMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  return { peakMb: Math.round(kb('VmHWM') / 1024), nowMb: Math.round(kb('VmRSS') / 1024) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function emulatorJson(base: string, route: string, init?: RequestInit): Promise<any> {
+  const res = await fetch(`${base}${route}`, init);
+  if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+const faults = (base: string, f: Record<string, unknown>) =>
+  emulatorJson(base, '/__emulator/faults', {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(f),
+  });
+
+function load(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+}
+
+const figure = (r: autocannon.Result) => ({
+  requests: r.requests.total,
+  '2xx': r['2xx'],
+  non2xx: r.non2xx,
+  errors: r.errors,
+  timeouts: r.timeouts,
+  'req/s': Math.round(r.requests.average),
+  'p50 ms': r.latency.p50,
+  'p99 ms': r.latency.p99,
+  'max ms': r.latency.max,
+});
+
+async function main() {
+  const ids = await prepareCatalog();
+  console.log(`${ids.length} sample product ids; feed in ${feedsDir}`);
+  const emu = await startEmulatorProcess({
+    port: 0,
+    httpPort: 0,
+    limits: { tracking: 0, recommendations: 0, site: 0 },
+  });
+  const service = await startService({
+    DATABASE_URL: dbUrl,
+    FEEDS_DIR: feedsDir,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    RR_PARTNER_ID: DEMO_PARTNER.partnerId,
+    RR_API_KEY: DEMO_PARTNER.apiKey,
+    RR_TRACKING_URL: `${emu.info.h2Url}/1.0/`,
+    RR_RECOMMENDATIONS_URL: `${emu.info.h2Url}/api/3.0/`,
+    RR_PRODUCT_API_URL: `${emu.info.h2Url}/api/1.0/`,
+    RR_CA_FILE: emu.info.caFile,
+    RR_TIMEOUT_MS: String(DEADLINE_MS),
+    RR_RATE_LIMIT: '100000',
+    RR_RECS_CACHE: 'off',
+  });
+  const results: Record<string, unknown> = { products };
+  try {
+    const t0 = performance.now();
+    await emulatorJson(emu.info.httpUrl, '/__emulator/feed', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${service.url}/feeds/catalog.xml.gz` }),
+    });
+    console.log(`emulator imported the feed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    // 1. Events.
+    let n = 0;
+    const events = await load({
+      url: `${service.url}/v1/events/view`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      connections: 64,
+      overallRate: Number(values['events-rate']),
+      duration: Number(values['events-seconds']),
+      requests: [
+        {
+          setupRequest: (req) => {
+            n++;
+            return {
+              ...req,
+              body: JSON.stringify({ sessionExternalId: `v${n % 5000}`, productId: ids[n % ids.length] }),
+            };
+          },
+        },
+      ],
+    });
+    results.events = figure(events);
+    const accepted = events['2xx'];
+    const drainStart = performance.now();
+    let delivered = 0;
+    while (performance.now() - drainStart < 300_000) {
+      delivered = (await emulatorJson(emu.info.httpUrl, '/__emulator/events?limit=1')).total as number;
+      if (delivered >= accepted) break;
+      await sleep(500);
+    }
+    results.eventsDelivered = {
+      accepted,
+      delivered,
+      'drain s after load': Math.round((performance.now() - drainStart) / 100) / 10,
+    };
+    console.log('events', results.events, results.eventsDelivered);
+
+    // 2. Recommendations, the emulator answering in --recs-latency ms.
+    const latency = Number(values['recs-latency']);
+    await faults(emu.info.httpUrl, { delayMs: latency });
+    const sources: Record<string, number> = {};
+    const countSource = (_status: number, body: string) => {
+      const m = /"source":"(\w+)"/.exec(body);
+      const s = m?.[1] ?? 'error';
+      sources[s] = (sources[s] ?? 0) + 1;
+    };
+    let k = 0;
+    const recsRequests: autocannon.Request[] = [
+      {
+        setupRequest: (req) => {
+          k++;
+          return {
+            ...req,
+            path: `/v1/recommendations/productRecommendations/related?productIds=${ids[k % ids.length]}&sessionExternalId=v${k % 5000}`,
+          };
+        },
+        onResponse: countSource,
+      },
+    ];
+    const recs = await load({
+      url: service.url,
+      connections: 100,
+      overallRate: Number(values['recs-rate']),
+      duration: Number(values['recs-seconds']),
+      requests: recsRequests,
+    });
+    results.recommendations = {
+      ...figure(recs),
+      'p99 − upstream ms': recs.latency.p99 - latency,
+      sources: { ...sources },
+    };
+    console.log('recommendations', results.recommendations);
+
+    // 3. Stalled upstream.
+    for (const key of Object.keys(sources)) delete sources[key];
+    await faults(emu.info.httpUrl, { delayMs: 2000 });
+    const stalled = await load({
+      url: service.url,
+      connections: 200,
+      overallRate: Number(values['stall-rate']),
+      duration: Number(values['stall-seconds']),
+      requests: recsRequests,
+    });
+    results.stalled = { ...figure(stalled), 'deadline ms': DEADLINE_MS, sources: { ...sources } };
+    console.log('stalled', results.stalled);
+    await faults(emu.info.httpUrl, { delayMs: 0 });
+
+    results.serviceRss = rssOf(service.pid);
+    const ev = results.events as ReturnType<typeof figure>;
+    const verdicts = {
+      [`events p99 < 25 ms at ${values['events-rate']}/s`]: ev['p99 ms'] < 25 && ev.non2xx === 0,
+      'every accepted event delivered': accepted > 0 && delivered >= accepted,
+      'recommendations p99 overhead < 5 ms': recs.non2xx === 0 && recs.latency.p99 - latency < 5,
+      'stalled p99 <= deadline + 10 ms': stalled.non2xx === 0 && stalled.latency.p99 <= DEADLINE_MS + 10,
+      'serving RSS < 300 MB': (results.serviceRss as { peakMb: number }).peakMb < 300,
+    };
+    results.verdicts = verdicts;
+    console.log(JSON.stringify(results));
+    for (const [rule, ok] of Object.entries(verdicts)) console.log(`${ok ? 'met   ' : 'MISSED'} ${rule}`);
+  } finally {
+    await service.stop();
+    emu.stop();
+  }
+}
+
+await main();
