@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { popularProducts } from '../../src/events/index.ts';
 import { EVENT_TYPES } from '../../src/rr/index.ts';
 import { product } from '../feed/store.fixture.ts';
 import { sampleEvent, until } from './events.fixtures.ts';
@@ -52,6 +53,8 @@ describe('the event sender', () => {
       { product_id: '1', views: '1', carts: '0', orders: '1' },
       { product_id: '2', views: '0', carts: '1', orders: '0' },
     ]);
+    expect(await popularProducts(h.db.pool, 10)).toEqual(['1', '2']);
+    expect(await popularProducts(h.db.pool, 10, ['1'])).toEqual(['2']);
   });
 
   it('parks an event naming an id the catalog does not know, sends it once a sync made it known', async () => {
