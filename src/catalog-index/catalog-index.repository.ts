@@ -113,3 +113,25 @@ export function displayOf(item: IndexedItem, stockId?: string): ProductBody {
     stockId !== undefined && Object.hasOwn(item.stocks, stockId) ? item.stocks[stockId] : undefined;
   return stock ? stockRecord(item.product, stock) : item.product;
 }
+
+/** The category paths among `paths` (root/.../leaf names) that the published catalog has. */
+export async function findKnownCategoryPaths(db: Queryable, paths: readonly string[]): Promise<Set<string>> {
+  if (paths.length === 0) return new Set();
+  const { rows } = await db.query<{ path: string }>(
+    'select distinct path from rr_sync.category_paths where path = any($1::text[])',
+    [[...new Set(paths)]],
+  );
+  return new Set(rows.map((r) => r.path));
+}
+
+/** The stock ids among `ids` that at least one known product was given with (e.g. a search's region). */
+export async function findKnownStocks(db: Queryable, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const wanted = [...new Set(ids)];
+  const { rows } = await db.query<{ id: string }>(
+    `select distinct s.id from rr_sync.catalog_items c, unnest(c.stock_ids) as s(id)
+      where c.stock_ids && $1::text[] and not c.gone and s.id = any($1::text[])`,
+    [wanted],
+  );
+  return new Set(rows.map((r) => r.id));
+}

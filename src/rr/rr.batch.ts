@@ -1,5 +1,6 @@
 import { withRetry, type RetryOptions, type RrError } from './rr.errors.ts';
 import { check, parseEmpty, query, type RrCore } from './rr.core.ts';
+import type { Priority } from './rr.limiter.ts';
 import { BATCH_EVENT_TYPES, EVENT_SCHEMAS, type BatchEvent } from './rr.schemas.ts';
 
 export interface BatchOptions {
@@ -11,6 +12,8 @@ export interface BatchOptions {
   timeoutMs?: number;
   /** Backoff for retryable failures of a whole chunk (default 5 retries, 200 ms base). */
   retry?: RetryOptions;
+  /** Rate-limit priority (default bulk; the event sender uses interactive, issue 8). */
+  priority?: Priority;
 }
 
 export interface BatchFailure {
@@ -66,7 +69,7 @@ export function createBatchSender(core: RrCore) {
             method: 'POST',
             url,
             body: chunk.map((i) => i.envelope),
-            priority: 'bulk',
+            priority: o.priority ?? 'bulk',
             timeoutMs: o.timeoutMs ?? core.batchTimeoutMs,
             parse: parseEmpty,
           }),

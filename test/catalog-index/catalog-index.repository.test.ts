@@ -3,7 +3,9 @@ import {
   displayOf,
   findGroupMembers,
   findKnownCategories,
+  findKnownCategoryPaths,
   findKnownProducts,
+  findKnownStocks,
   hasStock,
   isAvailableIn,
 } from '../../src/catalog-index/catalog-index.repository.ts';
@@ -76,5 +78,12 @@ describe('the published-catalog index', () => {
     expect(isAvailableIn(one)).toBe(true);
     expect(displayOf(one, 'south')).toMatchObject({ id: 1, name: 'South knife', price: 9.5 });
     expect(displayOf(one)).toMatchObject({ id: 1, price: 10 });
+  });
+
+  it('knows the category paths and the stocks products were given with (for events without a product)', async () => {
+    expect(await findKnownCategoryPaths(h.db.pool, ['Kitchen/Knives', 'Kitchen/Pans'])).toEqual(
+      new Set(['Kitchen/Knives']),
+    );
+    expect(await findKnownStocks(h.db.pool, ['north', 'south', 'east'])).toEqual(new Set(['north', 'south']));
   });
 });

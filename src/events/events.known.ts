@@ -1,0 +1,25 @@
+import {
+  findGroupMembers,
+  findKnownCategories,
+  findKnownCategoryPaths,
+  findKnownProducts,
+  findKnownStocks,
+} from '../catalog-index/catalog-index.repository.ts';
+import type { Queryable } from '../db/pool.ts';
+import { idsOf, mergeIds, type KnownIds } from './events.verdict.ts';
+
+/** What the published-catalog index knows of every id these events name: one query per kind. */
+export async function lookupKnown(
+  db: Queryable,
+  bodies: readonly Record<string, unknown>[],
+): Promise<KnownIds> {
+  const ids = mergeIds(bodies.map(idsOf));
+  const [products, groups, categories, categoryPaths, stocks] = await Promise.all([
+    findKnownProducts(db, ids.products),
+    findGroupMembers(db, ids.groups),
+    findKnownCategories(db, ids.categories),
+    findKnownCategoryPaths(db, ids.categoryPaths),
+    findKnownStocks(db, ids.stocks),
+  ]);
+  return { products, groups, categories, categoryPaths, stocks };
+}

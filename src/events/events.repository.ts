@@ -1,0 +1,354 @@
+import type pg from 'pg';
+import { withTransaction, type Queryable } from '../db/pool.ts';
+import type { EventType } from '../rr/index.ts';
+import type { SpoolInput, SpoolRow } from './events.contracts.ts';
+
+/**
+ * SQL of the event spool (migrations/0004_events.sql). Every time is the database's clock, so
+ * senders on several hosts agree on what is due and whose lease ran out. Outcome counters
+ * (rr_sync.event_counts) are written by the same statement as the change they count.
+ */
+
+/** Upsert of counters from a CTE named `c(result, reason, n)`; keys sorted so writers lock in one order. */
+const COUNT_UPSERT = `insert into rr_sync.event_counts as k (result, reason, count)
+  select result, reason, n from c where n > 0 order by result, reason
+  on conflict (result, reason) do update set count = k.count + excluded.count, updated_at = now()`;
+
+/**
+ * One INSERT for a whole group commit (unnest arrays), counted as accepted in the same statement.
+ * Identity values are drawn in the order the rows come out of the ordered select, so the ids,
+ * sorted, are in input order. Returns them in input order.
+ */
+export async function insertEvents(db: Queryable, rows: readonly SpoolInput[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const res = await db.query<{ id: string }>(
+    `with ins as (
+       insert into rr_sync.event_spool (visitor, type, body)
+       select v, t, b from unnest($1::text[], $2::text[], $3::jsonb[]) with ordinality as u(v, t, b, o)
+        order by o
+       returning id),
+     c as (select 'accepted'::text as result, ''::text as reason, (select count(*) from ins) as n),
+     k as (${COUNT_UPSERT})
+     select id::text from ins`,
+    [rows.map((r) => r.visitor), rows.map((r) => r.type), rows.map((r) => JSON.stringify(r.body))],
+  );
+  const ids = res.rows.map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return ids.map(String);
+}
+
+/** Constant advisory-lock key ("rr_e"): claims are serialised so the per-visitor rule holds. */
+const CLAIM_LOCK_KEY = 0x72725f65;
+
+interface RawRow {
+  id: string;
+  visitor: string;
+  type: EventType;
+  body: Record<string, unknown>;
+  attempts: number;
+  received_at: Date;
+}
+const toRow = (r: RawRow): SpoolRow => ({
+  id: r.id,
+  visitor: r.visitor,
+  type: r.type,
+  body: r.body,
+  attempts: r.attempts,
+  receivedAt: r.received_at,
+});
+const ROW_COLUMNS = 's.id::text, s.visitor, s.type, s.body, s.attempts, s.received_at';
+
+/**
+ * Leases up to `limit` due pending events to `owner`, in id order. A visitor's event is claimable
+ * only when none of that visitor's earlier pending events is leased (in flight somewhere) or
+ * waiting for a retry: so a visitor's events go in acceptance order, across instances too.
+ * Parked events do not hold back later ones. Claims are serialised by an advisory lock (held for
+ * the few ms of this transaction): two claimers evaluating the rule at once could each take a
+ * different event of one visitor. Ordered by id, so that a limit never takes a visitor's later
+ * event without its earlier due ones. FOR UPDATE SKIP LOCKED skips rows another transaction is
+ * changing right now (a sender recording an outcome).
+ */
+export async function claimEvents(
+  pool: pg.Pool,
+  owner: string,
+  limit: number,
+  leaseMs: number,
+): Promise<SpoolRow[]> {
+  return withTransaction(pool, async (client) => {
+    await client.query('select pg_advisory_xact_lock($1)', [CLAIM_LOCK_KEY]);
+    const res = await client.query<RawRow>(
+      `with due as (
+         select s.id from rr_sync.event_spool s
+          where s.status = 'pending' and s.next_attempt_at <= now()
+            and (s.lease_until is null or s.lease_until < now())
+            and not exists (
+              select 1 from rr_sync.event_spool e
+               where e.visitor = s.visitor and e.status = 'pending' and e.id < s.id
+                 and (e.next_attempt_at > now() or e.lease_until >= now()))
+          order by s.id
+          limit $2
+          for update skip locked)
+       update rr_sync.event_spool s
+          set lease_owner = $1, lease_until = now() + make_interval(secs => $3::double precision / 1000)
+         from due where s.id = due.id
+       returning ${ROW_COLUMNS}`,
+      [owner, limit, leaseMs],
+    );
+    return res.rows.map(toRow).sort((a, b) => compareIds(a.id, b.id));
+  });
+}
+
+export const compareIds = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Retail Rocket answered 2xx for these events: delete them, count them as sent, and add the
+ * views, carts and orders to product popularity, all in one statement (one transaction). Only
+ * rows still leased to `owner` count: a row whose lease ran out may be another sender's now.
+ */
+export async function finishSent(db: Queryable, owner: string, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const res = await db.query<{ n: number }>(
+    `with gone as (
+       delete from rr_sync.event_spool where id = any($1::bigint[]) and lease_owner = $2
+       returning type, body),
+     pop as (
+       select body->>'productId' as pid,
+              count(*) filter (where type = 'view') as v,
+              count(*) filter (where type = 'addToBasket') as a,
+              count(*) filter (where type = 'order') as o
+         from gone where type in ('view', 'addToBasket', 'order') group by 1),
+     p as (
+       insert into rr_sync.product_popularity as p (product_id, views, carts, orders)
+       select pid, v, a, o from pop order by pid
+       on conflict (product_id) do update set views = p.views + excluded.views,
+         carts = p.carts + excluded.carts, orders = p.orders + excluded.orders, updated_at = now()),
+     c as (select 'sent'::text as result, ''::text as reason, (select count(*) from gone) as n),
+     k as (${COUNT_UPSERT})
+     select count(*)::int as n from gone`,
+    [ids, owner],
+  );
+  return res.rows[0]?.n ?? 0;
+}
+
+/** Events naming an id the catalog does not know (yet): parked until a sync makes it known. */
+export async function parkEvents(db: Queryable, owner: string, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const res = await db.query<{ n: number }>(
+    `with p as (
+       update rr_sync.event_spool set status = 'parked', parked_at = now(), lease_owner = null,
+              lease_until = null, next_attempt_at = now()
+        where id = any($1::bigint[]) and lease_owner = $2 returning id),
+     c as (select 'parked'::text as result, ''::text as reason, (select count(*) from p) as n),
+     k as (${COUNT_UPSERT})
+     select count(*)::int as n from p`,
+    [ids, owner],
+  );
+  return res.rows[0]?.n ?? 0;
+}
+
+export interface EventRetry {
+  id: string;
+  delayMs: number;
+  /** Redacted message of the failure. */
+  error: string;
+  /** False when no request carried this event (held back, or refused by our own limiter). */
+  countAttempt: boolean;
+}
+
+/** Give events back for a later attempt (their lease is released). */
+export async function retryEvents(db: Queryable, owner: string, items: readonly EventRetry[]): Promise<void> {
+  if (items.length === 0) return;
+  await db.query(
+    `update rr_sync.event_spool s set
+        attempts = s.attempts + d.inc,
+        next_attempt_at = now() + make_interval(secs => d.delay_ms / 1000),
+        last_error = d.error, lease_owner = null, lease_until = null
+       from unnest($1::bigint[], $2::double precision[], $3::text[], $4::int[]) as d(id, delay_ms, error, inc)
+      where s.id = d.id and s.lease_owner = $5`,
+    [
+      items.map((i) => i.id),
+      items.map((i) => Math.max(0, i.delayMs)),
+      items.map((i) => i.error),
+      items.map((i) => (i.countAttempt ? 1 : 0)),
+      owner,
+    ],
+  );
+}
+
+export interface EventDeadLetter {
+  id: string;
+  status?: number;
+  errorKind: string;
+  /** Redacted: never carries the apiKey. */
+  reason: string;
+  attempts: number;
+}
+
+/** Refused for good: moved to rr_sync.event_dead_letters with the reason, counted, in one statement. */
+export async function deadLetterEvents(
+  db: Queryable,
+  owner: string,
+  items: readonly EventDeadLetter[],
+): Promise<number> {
+  if (items.length === 0) return 0;
+  const res = await db.query<{ n: number }>(
+    `with d as (
+       select * from unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::int[])
+         as d(id, status, kind, reason, attempts)),
+     gone as (
+       delete from rr_sync.event_spool s using d where s.id = d.id and s.lease_owner = $6
+       returning s.id, s.visitor, s.type, s.body, s.received_at),
+     ins as (
+       insert into rr_sync.event_dead_letters
+         (event_id, visitor, type, body, status, error_kind, reason, attempts, received_at)
+       select g.id, g.visitor, g.type, g.body, d.status, d.kind, d.reason, d.attempts, g.received_at
+         from gone g join d on d.id = g.id order by g.id
+       returning error_kind),
+     c as (select 'dead_letter'::text as result, error_kind as reason, count(*) as n from ins group by 2),
+     k as (${COUNT_UPSERT})
+     select count(*)::int as n from ins`,
+    [
+      items.map((i) => i.id),
+      items.map((i) => i.status ?? null),
+      items.map((i) => i.errorKind),
+      items.map((i) => i.reason),
+      items.map((i) => i.attempts),
+      owner,
+    ],
+  );
+  return res.rows[0]?.n ?? 0;
+}
+
+/** Leases of events this owner claimed but will not send now (stop, pause) go back at once. */
+export async function releaseEventLeases(
+  db: Queryable,
+  owner: string,
+  ids?: readonly string[],
+): Promise<number> {
+  const res =
+    ids === undefined
+      ? await db.query(
+          'update rr_sync.event_spool set lease_owner = null, lease_until = null where lease_owner = $1',
+          [owner],
+        )
+      : await db.query(
+          `update rr_sync.event_spool set lease_owner = null, lease_until = null
+            where lease_owner = $1 and id = any($2::bigint[])`,
+          [owner, ids],
+        );
+  return res.rowCount ?? 0;
+}
+
+/** Milliseconds until a pending event may be claimable (0 = now), or null when none is pending. */
+export async function nextDueInMs(db: Queryable): Promise<number | null> {
+  const res = await db.query<{ ms: number | null }>(
+    `select (extract(epoch from min(greatest(next_attempt_at, coalesce(lease_until, next_attempt_at))) - now())
+              * 1000)::double precision as ms
+       from rr_sync.event_spool where status = 'pending'`,
+  );
+  const ms = res.rows[0]?.ms;
+  return ms === null || ms === undefined ? null : Math.max(0, Math.ceil(ms));
+}
+
+export interface ParkedRow extends SpoolRow {
+  /** Parked longer than the TTL (by the database clock). */
+  expired: boolean;
+}
+
+/** Parked events after `afterId` in id order, a page at a time. */
+export async function listParked(
+  db: Queryable,
+  afterId: string,
+  limit: number,
+  ttlSeconds: number,
+): Promise<ParkedRow[]> {
+  const res = await db.query<RawRow & { expired: boolean }>(
+    `select ${ROW_COLUMNS}, s.parked_at < now() - make_interval(secs => $3) as expired
+       from rr_sync.event_spool s where s.status = 'parked' and s.id > $1::bigint
+      order by s.id limit $2`,
+    [afterId, limit, ttlSeconds],
+  );
+  return res.rows.map((r) => ({ ...toRow(r), expired: r.expired }));
+}
+
+/** Parked events whose ids are known now: pending again, due now (their body keeps its timestamp). */
+export async function unparkEvents(db: Queryable, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const res = await db.query<{ n: number }>(
+    `with u as (
+       update rr_sync.event_spool set status = 'pending', parked_at = null, next_attempt_at = now()
+        where id = any($1::bigint[]) and status = 'parked' returning id),
+     c as (select 'unparked'::text as result, ''::text as reason, (select count(*) from u) as n),
+     k as (${COUNT_UPSERT})
+     select count(*)::int as n from u`,
+    [ids],
+  );
+  return res.rows[0]?.n ?? 0;
+}
+
+/** Parked events dropped (their ids never became known within the TTL), counted with `reason`. */
+export async function dropParked(db: Queryable, ids: readonly string[], reason: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  const res = await db.query<{ n: number }>(
+    `with d as (delete from rr_sync.event_spool where id = any($1::bigint[]) and status = 'parked' returning id),
+     c as (select 'dropped'::text as result, $2::text as reason, (select count(*) from d) as n),
+     k as (${COUNT_UPSERT})
+     select count(*)::int as n from d`,
+    [ids, reason],
+  );
+  return res.rows[0]?.n ?? 0;
+}
+
+export interface EventCount {
+  result: string;
+  reason: string;
+  count: number;
+}
+
+/** The outcome counters (accepted, sent, parked, unparked, dropped by reason, dead_letter by kind). */
+export async function eventCounts(db: Queryable): Promise<EventCount[]> {
+  const res = await db.query<EventCount>(
+    'select result, reason, count::float8 as count from rr_sync.event_counts order by result, reason',
+  );
+  return res.rows;
+}
+
+export interface SpoolStats {
+  pending: number;
+  parked: number;
+  /** Age of the oldest pending event (0 when none). */
+  oldestPendingSeconds: number;
+}
+
+export async function spoolStats(db: Queryable): Promise<SpoolStats> {
+  const res = await db.query<{ pending: number; parked: number; oldest: number | null }>(
+    `select count(*) filter (where status = 'pending')::int as pending,
+            count(*) filter (where status = 'parked')::int as parked,
+            extract(epoch from now() - min(received_at) filter (where status = 'pending'))::float8 as oldest
+       from rr_sync.event_spool`,
+  );
+  const r = res.rows[0]!;
+  return {
+    pending: r.pending,
+    parked: r.parked,
+    oldestPendingSeconds: Math.max(0, Math.floor(r.oldest ?? 0)),
+  };
+}
+
+/**
+ * The most popular products by events Retail Rocket accepted: most ordered, then most viewed,
+ * then most added to a basket (the recommendations' fallback). `exclude`: e.g. the input products.
+ */
+export async function popularProducts(
+  db: Queryable,
+  limit: number,
+  exclude: readonly string[] = [],
+): Promise<string[]> {
+  const res = await db.query<{ product_id: string }>(
+    `select product_id from rr_sync.product_popularity
+      where not (product_id = any($2::text[]))
+      order by orders desc, views desc, carts desc, product_id
+      limit $1`,
+    [limit, exclude],
+  );
+  return res.rows.map((r) => r.product_id);
+}

@@ -1,0 +1,407 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { BATCH_EVENT_TYPES, type BatchEvent, type RetailRocketClient, type RrResult } from '../rr/index.ts';
+import type {
+  EventSender,
+  EventSenderDeps,
+  RecheckReport,
+  SendReport,
+  SpoolRow,
+} from './events.contracts.ts';
+import { lookupKnown } from './events.known.ts';
+import {
+  claimEvents,
+  deadLetterEvents,
+  dropParked,
+  finishSent,
+  listParked,
+  nextDueInMs,
+  parkEvents,
+  releaseEventLeases,
+  retryEvents,
+  unparkEvents,
+  type EventDeadLetter,
+  type EventRetry,
+} from './events.repository.ts';
+import { idVerdict, parkedVerdict, sendVerdict, type SendVerdictOptions } from './events.verdict.ts';
+
+export interface EventSenderOptions {
+  /** Events per claim (default 500). */
+  claimBatch?: number;
+  /** Claims being sent at once (default 4): one slow visitor does not hold up the others. */
+  batchesInFlight?: number;
+  /** Visitors of one claim sent in parallel (default 16; one visitor's events always in order). */
+  visitorConcurrency?: number;
+  /** How long a claim is ours (default 2 min); a crashed sender's events come back after it. */
+  leaseMs?: number;
+  /** Poll for other instances' events and due retries this often (default 2 s). */
+  pollMs?: number;
+  /** Re-check parked events this often (default 1 min). */
+  recheckMs?: number;
+  /** Deadline of one visitorEvents call (default 10 s: batches are slow by design, §1.2). */
+  batchTimeoutMs?: number;
+  /** Deadline of one single event call (default 4 x RR_TIMEOUT_MS, at least 2 s). */
+  singleTimeoutMs?: number;
+  retry?: SendVerdictOptions;
+}
+
+const BATCHABLE = new Set<string>(BATCH_EVENT_TYPES);
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+interface Outcomes {
+  sent: string[];
+  retry: EventRetry[];
+  dead: EventDeadLetter[];
+  release: string[];
+}
+
+/**
+ * The spool consumer. Claims due events in short leased transactions (several senders share one
+ * spool), parks those naming ids the published catalog does not know, and sends the rest per
+ * visitor in acceptance order: runs of batchable events through visitorEvents, the single-only
+ * type (categoryViewByCategoryPath) alone. A visitor's first failure holds back its later
+ * events (they are not sent until it succeeded); a Retry-After pauses all sending until it
+ * passed. Outcomes are recorded in PostgreSQL; failures of the database are logged and retried.
+ */
+export function createEventSender(deps: EventSenderDeps, options: EventSenderOptions = {}): EventSender {
+  const { state: db, rr, config } = deps;
+  const logger = deps.logger.child({ component: 'event-sender' });
+  const owner = deps.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const claimBatch = options.claimBatch ?? 500;
+  const batchesInFlight = options.batchesInFlight ?? 4;
+  const visitorConcurrency = options.visitorConcurrency ?? 16;
+  const leaseMs = options.leaseMs ?? 120_000;
+  const pollMs = options.pollMs ?? 2000;
+  const recheckMs = options.recheckMs ?? 60_000;
+  const batchTimeoutMs = options.batchTimeoutMs ?? 10_000;
+  const singleTimeoutMs = options.singleTimeoutMs ?? Math.max(2000, 4 * config.rr.timeoutMs);
+  const reason = (t: string) => rr.redact(t).slice(0, 2000);
+
+  let running: Promise<void> | undefined;
+  let stopping = false;
+  /** No call before this (performance.now() time): a Retry-After applies to the whole partner. */
+  let pausedUntil = 0;
+  let report: SendReport = { sent: 0, parked: 0, retried: 0, deadLetters: 0 };
+  let wakeUp: (() => void) | undefined;
+  let recheckTimer: ReturnType<typeof setInterval> | undefined;
+  let dbFailures = 0;
+
+  const kick = () => {
+    const w = wakeUp;
+    wakeUp = undefined;
+    w?.();
+  };
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        if (wakeUp === done) wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  const pauseLeft = () => Math.max(0, pausedUntil - performance.now());
+
+  /** One segment: consecutive batchable events go in one visitorEvents call, others alone. */
+  async function sendSegment(seg: SpoolRow[]): Promise<{ failedAt: number; result: RrResult<void> }> {
+    if (seg.length === 1 && !BATCHABLE.has(seg[0]!.type)) {
+      const r = seg[0]!;
+      const result = await rr.events.send(r.type, r.body as never, {
+        priority: 'interactive',
+        timeoutMs: singleTimeoutMs,
+      });
+      return { failedAt: result.ok ? 1 : 0, result };
+    }
+    const events = seg.map((r) => ({ type: r.type, event: r.body }) as BatchEvent);
+    const rep = await rr.sendBatch(events, {
+      priority: 'interactive',
+      timeoutMs: batchTimeoutMs,
+      retry: { retries: 0 },
+    });
+    if (rep.ok) return { failedAt: seg.length, result: { ok: true, value: undefined, status: 200 } };
+    const first = rep.failures[0]!;
+    return { failedAt: Math.min(...first.indexes), result: { ok: false, error: first.error } };
+  }
+
+  function segmentsOf(rows: SpoolRow[]): SpoolRow[][] {
+    const out: SpoolRow[][] = [];
+    for (const r of rows) {
+      const last = out.at(-1);
+      if (BATCHABLE.has(r.type) && last && BATCHABLE.has(last[0]!.type)) last.push(r);
+      else out.push([r]);
+    }
+    return out;
+  }
+
+  /** One visitor's claimed events, in order; the first failure holds back the rest. */
+  async function sendVisitor(rows: SpoolRow[], out: Outcomes): Promise<void> {
+    const holdBack = (rest: SpoolRow[], delayMs: number, why: string) => {
+      for (const r of rest) out.retry.push({ id: r.id, delayMs, error: why, countAttempt: false });
+    };
+    const segments = segmentsOf(rows);
+    for (let s = 0; s < segments.length; s++) {
+      const seg = segments[s]!;
+      const later = segments.slice(s + 1).flat();
+      if (stopping) return void out.release.push(...seg.map((r) => r.id), ...later.map((r) => r.id));
+      if (pauseLeft() > 0) return holdBack([...seg, ...later], pauseLeft(), 'paused: Retry-After');
+      const { failedAt, result } = await sendSegment(seg);
+      out.sent.push(...seg.slice(0, failedAt).map((r) => r.id));
+      if (result.ok) continue;
+      if (result.error.retryAfterMs !== undefined && result.error.kind !== 'rate_limited') {
+        pausedUntil = Math.max(pausedUntil, performance.now() + result.error.retryAfterMs);
+      }
+      const failed = seg.slice(failedAt);
+      const verdict = sendVerdict(
+        result,
+        failed[0]!.attempts,
+        Date.now() - failed[0]!.receivedAt.getTime(),
+        options.retry,
+      );
+      if (verdict.action === 'dead' && failed.length > 1) {
+        // visitorEvents is all or nothing: find the event Retail Rocket refuses, one at a time.
+        const singles = failed.map((r) => [r]);
+        segments.splice(s + 1, 0, ...singles);
+        continue;
+      }
+      switch (verdict.action) {
+        case 'dead':
+          out.dead.push({ id: failed[0]!.id, ...verdict.failure, reason: reason(verdict.failure.reason) });
+          continue;
+        case 'release':
+          return void out.release.push(...failed.map((r) => r.id), ...later.map((r) => r.id));
+        case 'retry': {
+          const error = reason(verdict.error);
+          out.retry.push({
+            id: failed[0]!.id,
+            delayMs: verdict.delayMs,
+            error,
+            countAttempt: verdict.countAttempt,
+          });
+          return holdBack([...failed.slice(1), ...later], verdict.delayMs, `held back: ${error}`);
+        }
+      }
+    }
+  }
+
+  async function record(out: Outcomes): Promise<void> {
+    const steps: [string, () => Promise<unknown>][] = [
+      ['sent', async () => (report.sent += await finishSent(db, owner, out.sent))],
+      [
+        'retries',
+        async () => {
+          await retryEvents(db, owner, out.retry);
+          report.retried += out.retry.filter((r) => r.countAttempt).length;
+        },
+      ],
+      ['dead letters', async () => (report.deadLetters += await deadLetterEvents(db, owner, out.dead))],
+      ['releases', () => releaseEventLeases(db, owner, out.release)],
+    ];
+    for (const [what, step] of steps) {
+      // A failure leaves those events leased: after the lease they are sent again (at least once).
+      await step().catch((err: unknown) =>
+        logger.warn({ err: (err as Error).message }, `could not record event ${what}`),
+      );
+    }
+    for (const d of out.dead) {
+      logger.warn(
+        { event: d.id, status: d.status, errorKind: d.errorKind, reason: d.reason },
+        'event refused for good: dead letter',
+      );
+    }
+  }
+
+  async function processClaim(rows: SpoolRow[]): Promise<void> {
+    const out: Outcomes = { sent: [], retry: [], dead: [], release: [] };
+    let toSend: SpoolRow[];
+    try {
+      const known = await lookupKnown(
+        db,
+        rows.map((r) => r.body),
+      );
+      const park = rows.filter((r) => idVerdict(r.body, known).action === 'park');
+      report.parked += await parkEvents(
+        db,
+        owner,
+        park.map((r) => r.id),
+      );
+      const parked = new Set(park.map((r) => r.id));
+      toSend = rows.filter((r) => !parked.has(r.id));
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'could not check event ids; retrying');
+      await releaseEventLeases(
+        db,
+        owner,
+        rows.map((r) => r.id),
+      ).catch(() => undefined);
+      return;
+    }
+    const byVisitor = new Map<string, SpoolRow[]>();
+    for (const r of toSend) byVisitor.set(r.visitor, [...(byVisitor.get(r.visitor) ?? []), r]);
+    const visitors = [...byVisitor.values()];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(visitorConcurrency, visitors.length) }, async () => {
+        while (next < visitors.length) await sendVisitor(visitors[next++]!, out);
+      }),
+    );
+    await record(out);
+  }
+
+  async function pump(mode: { drain: false } | { drain: true; maxWaitMs: number }): Promise<void> {
+    const inflight = new Set<Promise<void>>();
+    while (!stopping) {
+      if (pauseLeft() > 0) {
+        await wait(pauseLeft());
+        continue;
+      }
+      if (inflight.size >= batchesInFlight) {
+        await wait(pollMs);
+        continue;
+      }
+      let rows: SpoolRow[];
+      try {
+        rows = await claimEvents(db, owner, claimBatch, leaseMs);
+        dbFailures = 0;
+      } catch (err) {
+        dbFailures += 1;
+        if (dbFailures === 1 || dbFailures % 30 === 0) {
+          logger.warn(
+            { err: (err as Error).message, failures: dbFailures },
+            'cannot claim spooled events; retrying',
+          );
+        }
+        await wait(clamp(pollMs * 2 ** Math.min(dbFailures, 4), 100, 30_000));
+        continue;
+      }
+      if (rows.length > 0) {
+        const p = processClaim(rows)
+          .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'event batch failed'))
+          .finally(() => {
+            inflight.delete(p);
+            kick();
+          });
+        inflight.add(p);
+        continue;
+      }
+      if (inflight.size > 0) {
+        // Their outcomes (a retry, a sent event) decide what is claimable next.
+        await wait(pollMs);
+        continue;
+      }
+      const next = await nextDueInMs(db).catch(() => null);
+      if (mode.drain && (next === null || next > mode.maxWaitMs)) break;
+      await wait(clamp(next ?? pollMs, 5, pollMs));
+    }
+    await Promise.allSettled([...inflight]);
+  }
+
+  let rechecking: Promise<RecheckReport> = Promise.resolve({ unparked: 0, dropped: 0, parked: 0 });
+  function recheckParked(): Promise<RecheckReport> {
+    // One at a time; a call during a re-check runs again after it (it may follow a newer sync).
+    rechecking = rechecking.catch(() => undefined).then(recheckOnce);
+    return rechecking;
+  }
+  async function recheckOnce(): Promise<RecheckReport> {
+    const r: RecheckReport = { unparked: 0, dropped: 0, parked: 0 };
+    let after = '0';
+    for (;;) {
+      const page = await listParked(db, after, 500, config.eventParkTtlSeconds);
+      if (page.length === 0) break;
+      const known = await lookupKnown(
+        db,
+        page.map((p) => p.body),
+      );
+      const unpark: string[] = [];
+      const drop: string[] = [];
+      for (const p of page) {
+        const v = parkedVerdict(idVerdict(p.body, known).action === 'send', p.expired);
+        if (v === 'unpark') unpark.push(p.id);
+        else if (v === 'drop') drop.push(p.id);
+        else r.parked += 1;
+      }
+      r.unparked += await unparkEvents(db, unpark);
+      r.dropped += await dropParked(db, drop, 'park_ttl');
+      after = page.at(-1)!.id;
+    }
+    if (r.unparked > 0) kick();
+    if (r.unparked + r.dropped > 0) logger.info({ ...r }, 'parked events re-checked');
+    return r;
+  }
+
+  return {
+    owner,
+    notify: kick,
+    recheckParked,
+    async drain(opts = {}) {
+      if (running) throw new Error('this event sender is already running');
+      stopping = false;
+      report = { sent: 0, parked: 0, retried: 0, deadLetters: 0 };
+      running = pump({ drain: true, maxWaitMs: opts.maxWaitMs ?? 5000 });
+      try {
+        await running;
+        return { ...report };
+      } finally {
+        running = undefined;
+      }
+    },
+    start() {
+      if (running) throw new Error('this event sender is already running');
+      stopping = false;
+      running = pump({ drain: false });
+      running.catch((err: unknown) => logger.error({ err: (err as Error).message }, 'event sender stopped'));
+      recheckTimer = setInterval(() => {
+        recheckParked().catch((err: unknown) =>
+          logger.warn({ err: (err as Error).message }, 'could not re-check parked events'),
+        );
+      }, recheckMs);
+      recheckTimer.unref?.();
+    },
+    async stop(opts = {}) {
+      if (recheckTimer) clearInterval(recheckTimer);
+      recheckTimer = undefined;
+      const current = running;
+      if (!current) return;
+      stopping = true;
+      kick();
+      const timeoutMs = opts.timeoutMs ?? 10_000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), timeoutMs);
+      });
+      const outcome = await Promise.race([
+        current.then(
+          () => 'done' as const,
+          () => 'done' as const,
+        ),
+        late,
+      ]);
+      clearTimeout(timer);
+      if (outcome === 'late') logger.warn({ timeoutMs }, 'event calls still in flight at the stop deadline');
+      await rechecking.catch(() => undefined);
+      await releaseEventLeases(db, owner).catch((err: unknown) =>
+        logger.warn({ err: (err as Error).message }, 'could not release event leases'),
+      );
+      running = undefined;
+    },
+  };
+}
+
+/**
+ * The sender when Retail Rocket credentials are configured; without them (RR_PARTNER_ID or
+ * RR_API_KEY unset) none: events are still accepted and spooled, and one warning says so.
+ */
+export function createEventSenderIfConfigured(
+  deps: Omit<EventSenderDeps, 'rr'> & { rr: RetailRocketClient | null },
+  options?: EventSenderOptions,
+): EventSender | null {
+  if (!deps.rr || !deps.config.rr.partnerId || !deps.config.rr.apiKey) {
+    deps.logger.warn(
+      {},
+      'RR_PARTNER_ID and RR_API_KEY are not set: events are accepted and spooled, but not sent',
+    );
+    return null;
+  }
+  return createEventSender({ ...deps, rr: deps.rr }, options);
+}

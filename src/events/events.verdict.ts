@@ -1,0 +1,152 @@
+import { hasStock, type IndexedItem } from '../catalog-index/catalog-index.repository.ts';
+import { backoffDelay, type RrResult } from '../rr/index.ts';
+import type { EventDeadLetter } from './events.repository.ts';
+
+/**
+ * Pure decisions of the event sender, tested without a database: which catalog ids an event
+ * names, whether they are all known (send) or not (park), what to do after a call (sent, retry,
+ * dead letter), and when a parked event is dropped.
+ */
+
+/** The catalog ids an event names (decimal text), by kind. */
+export interface EventIds {
+  products: string[];
+  groups: string[];
+  categories: string[];
+  categoryPaths: string[];
+  /** Stock ids of events without a product (search, setContact): must be a stock of some product. */
+  stocks: string[];
+}
+
+/** What the published-catalog index knows of those ids. */
+export interface KnownIds {
+  products: Map<string, IndexedItem>;
+  /** Group id -> its known members. */
+  groups: Map<string, string[]>;
+  categories: Map<string, string>;
+  categoryPaths: Set<string>;
+  stocks: Set<string>;
+}
+
+const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
+
+export function idsOf(body: Record<string, unknown>): EventIds {
+  const ids: EventIds = { products: [], groups: [], categories: [], categoryPaths: [], stocks: [] };
+  const productId = text(body.productId);
+  if (productId !== undefined) ids.products.push(productId);
+  if (Array.isArray(body.productIds)) ids.products.push(...body.productIds.map(String));
+  const groupId = text(body.groupId);
+  if (groupId !== undefined) ids.groups.push(groupId);
+  const categoryId = text(body.categoryId);
+  if (categoryId !== undefined) ids.categories.push(categoryId);
+  if (typeof body.categoryPath === 'string') ids.categoryPaths.push(body.categoryPath);
+  const stockId = text(body.stockId);
+  if (stockId !== undefined && ids.products.length === 0) ids.stocks.push(stockId);
+  return ids;
+}
+
+/** Every kind of id of many events at once (one query per kind). */
+export function mergeIds(all: readonly EventIds[]): EventIds {
+  const out: EventIds = { products: [], groups: [], categories: [], categoryPaths: [], stocks: [] };
+  for (const ids of all) for (const k of Object.keys(out) as (keyof EventIds)[]) out[k].push(...ids[k]);
+  return out;
+}
+
+export type IdVerdict = { action: 'send' } | { action: 'park'; unknown: string[] };
+
+/**
+ * Send only when Retail Rocket was given every id the event names: each product (and its
+ * stockId, which must be one of that product's stocks), the group with each listed product as a
+ * member, the category or category path, a product-less event's stock. Anything else waits.
+ */
+export function idVerdict(body: Record<string, unknown>, known: KnownIds): IdVerdict {
+  const ids = idsOf(body);
+  const unknown: string[] = [];
+  const stockId = text(body.stockId);
+  for (const id of ids.products) {
+    const item = known.products.get(id);
+    if (!item) unknown.push(`product ${id}`);
+    else if (stockId !== undefined && !hasStock(item, stockId))
+      unknown.push(`stock ${stockId} of product ${id}`);
+  }
+  for (const g of ids.groups) {
+    const members = known.groups.get(g);
+    if (!members) unknown.push(`group ${g}`);
+    else
+      for (const id of ids.products) if (!members.includes(id)) unknown.push(`product ${id} in group ${g}`);
+  }
+  for (const c of ids.categories) if (!known.categories.has(c)) unknown.push(`category ${c}`);
+  for (const p of ids.categoryPaths) if (!known.categoryPaths.has(p)) unknown.push(`category path ${p}`);
+  for (const s of ids.stocks) if (!known.stocks.has(s)) unknown.push(`stock ${s}`);
+  return unknown.length === 0 ? { action: 'send' } : { action: 'park', unknown };
+}
+
+/** A parked event is dropped once it has waited EVENT_PARK_TTL and its ids are still unknown. */
+export function parkedVerdict(idsKnown: boolean, expired: boolean): 'unpark' | 'drop' | 'wait' {
+  if (idsKnown) return 'unpark';
+  return expired ? 'drop' : 'wait';
+}
+
+/** Backoff of event retries: 1 s, 2 s, 4 s ... capped at 5 min, full jitter. */
+export const EVENT_BACKOFF = { baseMs: 1000, maxMs: 300_000 } as const;
+
+export type SendVerdict =
+  | { action: 'sent' }
+  | { action: 'retry'; delayMs: number; countAttempt: boolean; error: string }
+  | { action: 'dead'; failure: Omit<EventDeadLetter, 'id'> }
+  /** Not sent and not the event's fault (the client was closed): give the lease back. */
+  | { action: 'release' };
+
+export interface SendVerdictOptions {
+  /** Retryable failures are retried while the event is younger than this (default 24 h). */
+  retryWindowMs?: number;
+  backoff?: { baseMs?: number; maxMs?: number; random?: () => number };
+}
+
+/**
+ * Design §6: 2xx is sent; timeouts, network errors, 429 and 5xx are retried with backoff (never
+ * before a Retry-After), for as long as the event is younger than the retry window (an outage of
+ * hours loses nothing); any other 4xx or a body the client refuses is a dead letter at once. Our
+ * own limiter refusing a slot sent nothing, so it is retried without counting an attempt.
+ */
+export function sendVerdict(
+  result: RrResult<void>,
+  attemptsBefore: number,
+  ageMs: number,
+  opts: SendVerdictOptions = {},
+): SendVerdict {
+  if (result.ok) return { action: 'sent' };
+  const e = result.error;
+  if (e.kind === 'closed') return { action: 'release' };
+  if (e.kind === 'rate_limited') {
+    return {
+      action: 'retry',
+      delayMs: Math.max(e.retryAfterMs ?? 0, 100),
+      countAttempt: false,
+      error: e.message,
+    };
+  }
+  const made = attemptsBefore + 1;
+  const status = e.status === undefined ? {} : { status: e.status };
+  if (!e.retryable) {
+    return { action: 'dead', failure: { ...status, errorKind: e.kind, reason: e.message, attempts: made } };
+  }
+  const windowMs = opts.retryWindowMs ?? 24 * 3600_000;
+  if (ageMs >= windowMs) {
+    return {
+      action: 'dead',
+      failure: {
+        ...status,
+        errorKind: 'attempts',
+        reason: `gave up after ${made} attempts over ${Math.round(ageMs / 60_000)} min; last: ${e.message}`,
+        attempts: made,
+      },
+    };
+  }
+  return {
+    action: 'retry',
+    delayMs: backoffDelay(attemptsBefore, { ...EVENT_BACKOFF, ...opts.backoff }, e.retryAfterMs),
+    countAttempt: true,
+    error: e.message,
+  };
+}

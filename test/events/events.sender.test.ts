@@ -1,0 +1,178 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { popularProducts } from '../../src/events/index.ts';
+import { EVENT_TYPES } from '../../src/rr/index.ts';
+import { product } from '../feed/store.fixture.ts';
+import { sampleEvent, until } from './events.fixtures.ts';
+import { createEventsHarness, FAULTS_OFF, perVisitor, STORE, type EventsHarness } from './events.harness.ts';
+
+let h: EventsHarness;
+let service: ReturnType<EventsHarness['service']>;
+
+beforeAll(async () => {
+  h = await createEventsHarness();
+  await h.sync();
+  service = h.service();
+});
+afterEach(async () => {
+  await h.faults(FAULTS_OFF);
+});
+afterAll(async () => {
+  await service?.close();
+  await h?.close();
+});
+
+const reset = () => h.reset();
+
+const accepted = async (type: string, input: unknown) => {
+  const r = await service.accept(type, input);
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  return r.id;
+};
+
+describe('the event sender', () => {
+  it('delivers every event type with its original timestamp, and Retail Rocket sees no unknown id', async () => {
+    await reset();
+    const stamps = new Map<string, string>();
+    for (const [i, type] of EVENT_TYPES.entries()) {
+      const timestamp = new Date(Date.UTC(2024, 2, 1, 9, i)).toISOString();
+      stamps.set(type, timestamp);
+      await accepted(type, { ...sampleEvent(type, 'v1'), timestamp });
+    }
+    const report = await h.sender().drain();
+    expect(report).toMatchObject({ sent: EVENT_TYPES.length, parked: 0, deadLetters: 0 });
+    const events = await h.events();
+    expect(events.map((e) => e.type)).toEqual(EVENT_TYPES); // one visitor: acceptance order
+    for (const e of events) expect(e.timestamp).toBe(stamps.get(e.type));
+    expect(await h.warnings()).toEqual([]);
+    expect(await h.spool()).toEqual([]);
+    expect(await h.counts()).toMatchObject({ accepted: EVENT_TYPES.length, sent: EVENT_TYPES.length });
+    const pop = await h.db.pool.query(
+      'select product_id, views, carts, orders from rr_sync.product_popularity order by 1',
+    );
+    expect(pop.rows).toEqual([
+      { product_id: '1', views: '1', carts: '0', orders: '1' },
+      { product_id: '2', views: '0', carts: '1', orders: '0' },
+    ]);
+    expect(await popularProducts(h.db.pool, 10)).toEqual(['1', '2']);
+    expect(await popularProducts(h.db.pool, 10, ['1'])).toEqual(['2']);
+  });
+
+  it('parks an event naming an id the catalog does not know, sends it once a sync made it known', async () => {
+    await reset();
+    const timestamp = '2024-03-01T10:00:00.000Z';
+    await accepted('view', { sessionExternalId: 'p1', productId: 99, timestamp });
+    await accepted('view', { sessionExternalId: 'p1', productId: 1, stockId: 'south' }); // stock not given
+    await accepted('view', { sessionExternalId: 'p1', productId: 2 }); // not held back by the parked
+    const sender = h.sender();
+    expect(await sender.drain()).toMatchObject({ sent: 1, parked: 2 });
+    expect((await h.events()).map((e) => e.body.productId)).toEqual([2]);
+    expect((await h.spool()).map((r) => r.status)).toEqual(['parked', 'parked']);
+    expect(await sender.recheckParked()).toEqual({ unparked: 0, dropped: 0, parked: 2 });
+
+    await h.sync({ ...STORE, products: [...STORE.products, product('99')] });
+    expect(await sender.recheckParked()).toEqual({ unparked: 1, dropped: 0, parked: 1 });
+    expect(await sender.drain()).toMatchObject({ sent: 1 });
+    const late = (await h.events()).find((e) => e.body.productId === 99);
+    expect(late?.timestamp).toBe(timestamp);
+    expect(await h.warnings()).toEqual([]);
+
+    // The other never becomes known: dropped after EVENT_PARK_TTL, counted with its reason.
+    await h.db.pool.query(`update rr_sync.event_spool set parked_at = now() - interval '25 hours'`);
+    expect(await sender.recheckParked()).toEqual({ unparked: 0, dropped: 1, parked: 0 });
+    expect(await h.spool()).toEqual([]);
+    expect(await h.counts()).toMatchObject({
+      accepted: 3,
+      sent: 2,
+      parked: 2,
+      unparked: 1,
+      'dropped:park_ttl': 1,
+    });
+    expect((await h.events()).some((e) => e.body.stockId === 'south')).toBe(false);
+  });
+
+  it('keeps per-visitor order through 503s and a 429 (no call before its Retry-After)', async () => {
+    await reset();
+    await h.faults({ forcedStatus: 503, retryAfterSeconds: 1, paths: '/1.0/' });
+    const sender = h.sender({ pollMs: 200, retry: { backoff: { baseMs: 200, random: () => 0.5 } } });
+    sender.start();
+    try {
+      const order: Record<string, number[]> = { a: [], b: [], c: [] };
+      for (let i = 0; i < 30; i++) {
+        const v = ['a', 'b', 'c'][i % 3]!;
+        order[v]!.push(i);
+        await accepted('search', { sessionExternalId: v, searchPhrase: `q${i}` });
+      }
+      await new Promise((r) => setTimeout(r, 1500)); // several 503s meanwhile
+      expect(await h.events()).toEqual([]);
+
+      await h.faults({ forcedStatus: 429, retryAfterSeconds: 3 });
+      await until(
+        async () =>
+          (await h.db.pool.query(`select 1 from rr_sync.event_spool where last_error like '%429%'`))
+            .rowCount! > 0,
+        30_000,
+      );
+      const first429 = Date.now();
+      await h.faults(FAULTS_OFF);
+      await until(async () => (await h.events()).length === 30, 60_000);
+      const events = await h.events();
+      // The 429 said 3 s; faults were off long before: an earlier call would have succeeded.
+      // (Margin: the 429 was answered before we saw it recorded.)
+      expect(Date.parse(events[0]!.receivedAt) - first429).toBeGreaterThanOrEqual(2000);
+      const got = perVisitor(events, (e) => String(e.body.searchPhrase));
+      for (const v of ['a', 'b', 'c']) expect(got.get(v)).toEqual(order[v]!.map((i) => `q${i}`));
+    } finally {
+      await sender.stop();
+    }
+    expect(await h.spool()).toEqual([]);
+  });
+
+  it('moves an event Retail Rocket refuses with 400 to the dead letters, with the reason', async () => {
+    await reset();
+    await h.faults({ forcedStatus: 400, paths: '/1.0/' });
+    await accepted('view', { sessionExternalId: 'd1', productId: 1 });
+    await accepted('view', { sessionExternalId: 'd1', productId: 2 });
+    expect(await h.sender().drain()).toMatchObject({ sent: 0, deadLetters: 2 });
+    const dead = await h.db.pool.query(
+      'select event_id::text, visitor, type, status, error_kind, reason, attempts from rr_sync.event_dead_letters order by id',
+    );
+    expect(dead.rows).toHaveLength(2);
+    expect(dead.rows[0]).toMatchObject({
+      visitor: 'd1',
+      type: 'view',
+      status: 400,
+      error_kind: 'http',
+      attempts: 1,
+    });
+    expect(dead.rows[0].reason).toMatch(/400/);
+    expect(JSON.stringify(dead.rows)).not.toContain(h.env.RR_API_KEY);
+    expect(await h.spool()).toEqual([]);
+    expect(await h.counts()).toMatchObject({ 'dead_letter:http': 2 });
+  });
+
+  it('two senders on one spool: every event delivered exactly once, in order per visitor', async () => {
+    await reset();
+    await h.faults({ delayMs: 0, jitterMs: 20, paths: '/1.0/' });
+    const a = h.sender({ claimBatch: 15, pollMs: 100 }, 'owner-a');
+    const b = h.sender({ claimBatch: 15, pollMs: 100 }, 'owner-b');
+    a.start();
+    b.start();
+    try {
+      const expected = new Map<string, string[]>();
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 300; i++) {
+        const v = `t${i % 10}`;
+        expected.set(v, [...(expected.get(v) ?? []), `q${i}`]);
+        writes.push(accepted('search', { sessionExternalId: v, searchPhrase: `q${i}` }));
+        // One visitor's events are accepted one after another (its acceptance order is defined).
+        if (i % 10 === 9) await Promise.all(writes.splice(0));
+      }
+      await until(async () => (await h.spool()).length === 0, 60_000);
+      const events = await h.events();
+      expect(events).toHaveLength(300);
+      expect(perVisitor(events, (e) => String(e.body.searchPhrase))).toEqual(expected);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
