@@ -8,6 +8,7 @@ import type {
   SendReport,
   SpoolRow,
 } from './events.contracts.ts';
+import { createCoalescer } from './events.coalesce.ts';
 import { lookupKnown } from './events.known.ts';
 import {
   claimEvents,
@@ -30,7 +31,10 @@ export interface EventSenderOptions {
   claimBatch?: number;
   /** Claims being sent at once (default 4): one slow visitor does not hold up the others. */
   batchesInFlight?: number;
-  /** Visitors of one claim sent in parallel (default 16; one visitor's events always in order). */
+  /**
+   * Visitors of one claim sent in parallel (default 500; one visitor's events always in order).
+   * Their parts share visitorEvents calls (events.coalesce.ts), so this is not a call count.
+   */
   visitorConcurrency?: number;
   /** How long a claim is ours (default 2 min); a crashed sender's events come back after it. */
   leaseMs?: number;
@@ -69,7 +73,7 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
   const owner = deps.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const claimBatch = options.claimBatch ?? 500;
   const batchesInFlight = options.batchesInFlight ?? 4;
-  const visitorConcurrency = options.visitorConcurrency ?? 16;
+  const visitorConcurrency = options.visitorConcurrency ?? 500;
   const leaseMs = options.leaseMs ?? 120_000;
   const pollMs = options.pollMs ?? 2000;
   const recheckMs = options.recheckMs ?? 60_000;
@@ -103,6 +107,9 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
     });
 
   const pauseLeft = () => Math.max(0, pausedUntil - performance.now());
+  const coalescer = createCoalescer((events) =>
+    rr.sendVisitorEvents(events, { priority: 'interactive', timeoutMs: batchTimeoutMs }),
+  );
 
   /** One segment: consecutive batchable events go in one visitorEvents call, others alone. */
   async function sendSegment(seg: SpoolRow[]): Promise<{ failedAt: number; result: RrResult<void> }> {
@@ -115,6 +122,10 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
       return { failedAt: result.ok ? 1 : 0, result };
     }
     const events = seg.map((r) => ({ type: r.type, event: r.body }) as BatchEvent);
+    if (events.length <= 100) {
+      const result = await coalescer.submit(events);
+      return { failedAt: result.ok ? seg.length : 0, result };
+    }
     const rep = await rr.sendBatch(events, {
       priority: 'interactive',
       timeoutMs: batchTimeoutMs,

@@ -10,7 +10,7 @@ export {
 } from './rr.errors.ts';
 export type { Redactor, RetryOptions, RrError, RrErrorKind, RrResult } from './rr.errors.ts';
 export type { CallInfo, CallOptions } from './rr.core.ts';
-export type { BatchFailure, BatchOptions, BatchReport } from './rr.batch.ts';
+export type { BatchFailure, BatchOptions, BatchReport, MixedBatchOptions } from './rr.batch.ts';
 export type { Recommendations, RecommendationsApi } from './rr.recommendations.ts';
 export type { ItemsQuery, ProductsApi, UpsertOptions } from './rr.products.ts';
 export type { TrackingApi } from './rr.tracking.ts';

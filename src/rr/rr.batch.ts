@@ -1,4 +1,4 @@
-import { withRetry, type RetryOptions, type RrError } from './rr.errors.ts';
+import { withRetry, type RetryOptions, type RrError, type RrResult } from './rr.errors.ts';
 import { check, parseEmpty, query, type RrCore } from './rr.core.ts';
 import type { Priority } from './rr.limiter.ts';
 import { BATCH_EVENT_TYPES, EVENT_SCHEMAS, type BatchEvent } from './rr.schemas.ts';
@@ -147,3 +147,57 @@ export function createBatchSender(core: RrCore) {
 }
 
 export type BatchSender = ReturnType<typeof createBatchSender>;
+
+export interface MixedBatchOptions {
+  priority?: Priority;
+  /** Deadline of the call (default batchTimeoutMs). */
+  timeoutMs?: number;
+}
+
+/**
+ * ONE visitorEvents call with the events of several visitors mixed (§4.6 allows it), in the
+ * order given, at most 100. No retry and no per-visitor serialisation: the caller keeps at most
+ * one call in flight per visitor (the event sender does). The same checks as `send`: an event that
+ * breaks its schema fails the call before anything is sent.
+ */
+export function createMixedBatchSender(core: RrCore) {
+  const auth = query([
+    ['partnerId', core.partnerId],
+    ['apiKey', core.apiKey],
+  ]);
+  const url = `${core.urls.tracking}visitorEvents?${auth}`;
+  return async function sendMixed(
+    events: readonly BatchEvent[],
+    o: MixedBatchOptions = {},
+  ): Promise<RrResult<void>> {
+    if (events.length === 0 || events.length > 100)
+      return {
+        ok: false,
+        error: { kind: 'invalid', retryable: false, message: 'a batch holds 1 to 100 events' },
+      };
+    const envelopes: Record<string, unknown>[] = [];
+    for (const [index, e] of events.entries()) {
+      if (!(BATCH_EVENT_TYPES as readonly string[]).includes(e.type))
+        return {
+          ok: false,
+          error: {
+            kind: 'invalid',
+            retryable: false,
+            message: `events[${index}].type: must be one of ${BATCH_EVENT_TYPES.join(', ')}`,
+          },
+        };
+      const body = check(EVENT_SCHEMAS[e.type], e.event, `events[${index}] (${e.type})`);
+      if (!body.ok) return body;
+      envelopes.push({ [e.type]: body.value });
+    }
+    return core.call({
+      op: 'event.visitorEvents',
+      method: 'POST',
+      url,
+      body: envelopes,
+      priority: o.priority ?? 'bulk',
+      timeoutMs: o.timeoutMs ?? core.batchTimeoutMs,
+      parse: parseEmpty,
+    });
+  };
+}

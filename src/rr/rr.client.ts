@@ -2,9 +2,15 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { createBatchSender, type BatchOptions, type BatchReport } from './rr.batch.ts';
+import {
+  createBatchSender,
+  createMixedBatchSender,
+  type BatchOptions,
+  type BatchReport,
+  type MixedBatchOptions,
+} from './rr.batch.ts';
 import { createCore, type CallInfo } from './rr.core.ts';
-import { createRedactingLogger, createRedactor, type Redactor } from './rr.errors.ts';
+import { createRedactingLogger, createRedactor, type Redactor, type RrResult } from './rr.errors.ts';
 import { createHttpTransport, type HttpOptions } from './rr.http.ts';
 import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './rr.limiter.ts';
 import { createProductsApi, type ProductsApi } from './rr.products.ts';
@@ -43,6 +49,12 @@ export interface RetailRocketClient {
   readonly events: TrackingApi;
   /** The visitorEvents batch (§4.6): per-visitor order kept, chunks of ≤ 100, retried whole. */
   sendBatch(events: readonly BatchEvent[], opts?: BatchOptions): Promise<BatchReport>;
+  /**
+   * One visitorEvents call with several visitors' events mixed (§4.6), ≤ 100, no retry: the caller
+   * keeps one call in flight per visitor. What the event sender uses to stay under the tracking
+   * limit (100 requests/s) at thousands of events per second.
+   */
+  sendVisitorEvents(events: readonly BatchEvent[], opts?: MixedBatchOptions): Promise<RrResult<void>>;
   /** Recommendations API v3.0 (§5.1). */
   readonly recommendations: RecommendationsApi;
   /** Product API upserts and the items lookup (§3.2, §3.3). */
@@ -100,11 +112,13 @@ export function createRetailRocketClient(
     onCall: deps.onCall,
   });
   const sendBatch = createBatchSender(core);
+  const sendMixed = createMixedBatchSender(core);
 
   return {
     partnerId,
     events: createTrackingApi(core),
     sendBatch: (events, opts) => sendBatch(events, opts),
+    sendVisitorEvents: (events, opts) => sendMixed(events, opts),
     recommendations: createRecommendationsApi(core, {
       cacheEntries: config.recommendationCacheEntries,
       maxAgeSeconds: config.recsCacheMaxAgeSeconds,

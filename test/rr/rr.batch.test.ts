@@ -116,4 +116,29 @@ describe('visitorEvents batch', () => {
       { indexes: [2], error: { kind: 'invalid', message: expect.stringContaining('productId') } },
     ]);
   });
+
+  it('sends several visitors in ONE call with sendVisitorEvents, in the order given', async () => {
+    const peer = await startBatchPeer();
+    const mixed = [...views('anna', 1, 2), ...views('bob', 10, 1), ...views('anna', 3, 1)];
+    const result = await peer.client.sendVisitorEvents(mixed);
+    expect(result.ok).toBe(true);
+    expect(peer.sizes).toEqual([4]);
+    expect(peer.stored.get('anna')).toEqual([1, 2, 3]);
+    expect(peer.stored.get('bob')).toEqual([10]);
+  });
+
+  it('refuses a mixed call over 100 events or with an invalid event, sending nothing', async () => {
+    const peer = await startBatchPeer();
+    const tooMany = await peer.client.sendVisitorEvents(views('anna', 1, 101));
+    const invalid = await peer.client.sendVisitorEvents([
+      ...views('anna', 1, 1),
+      { type: 'view', event: { sessionExternalId: 'anna', productId: 0 } },
+    ]);
+    expect(tooMany).toMatchObject({ ok: false, error: { kind: 'invalid', retryable: false } });
+    expect(invalid).toMatchObject({
+      ok: false,
+      error: { kind: 'invalid', message: expect.stringContaining('events[1]') },
+    });
+    expect(peer.sizes).toEqual([]);
+  });
 });
