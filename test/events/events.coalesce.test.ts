@@ -9,7 +9,11 @@ const view = (visitor: string, productId: number): BatchEvent => ({
 
 /** A stand-in for one visitorEvents call that records what each call carried. */
 function recorder(
-  answer: (events: readonly BatchEvent[]) => RrResult<void> = () => ({ ok: true, value: undefined, status: 200 }),
+  answer: (events: readonly BatchEvent[]) => RrResult<void> = () => ({
+    ok: true,
+    value: undefined,
+    status: 200,
+  }),
 ) {
   const calls: BatchEvent[][] = [];
   const send = async (events: readonly BatchEvent[]) => {
