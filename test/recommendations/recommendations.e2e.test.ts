@@ -1,0 +1,295 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findKnownProducts, isAvailableIn } from '../../src/catalog-index/catalog-index.repository.ts';
+import type { RecommendationAnswer } from '../../src/recommendations/index.ts';
+import { feedXml, offer } from '../emulator/emulator.helpers.ts';
+import { product } from '../feed/store.fixture.ts';
+import { createRecsHarness, type RecsHarness } from './recs.harness.ts';
+
+/**
+ * The store (what the published-catalog index knows): Kitchen 10 > Knives 11, Pans 12; Garden 20.
+ * 1 and 2 are variants of group 100; 7 is unavailable except in "north" (own price and name
+ * there); 5 is unavailable in "north"; 10 and 11 have no stock records.
+ */
+const STORE = {
+  categories: [
+    { id: '10', parent_id: null, name: 'Kitchen' },
+    { id: '11', parent_id: '10', name: 'Knives' },
+    { id: '12', parent_id: '10', name: 'Pans' },
+    { id: '20', parent_id: null, name: 'Garden' },
+  ],
+  warehouses: [
+    { id: 'north', name: 'North' },
+    { id: 'south', name: 'South' },
+  ],
+  products: [
+    product('1', { group_id: '100', category_ids: '{11}' }),
+    product('2', { group_id: '100', category_ids: '{11}' }),
+    product('3', { category_ids: '{11}' }),
+    product('4', { category_ids: '{12}', price: '10', old_price: '20' }),
+    product('5', { category_ids: '{12}' }),
+    product('6', { category_ids: '{20}', vendor: 'Acme' }),
+    product('7', { category_ids: '{11}', available: 'false' }),
+    product('8', { category_ids: '{11}' }),
+    product('9', { category_ids: '{12}' }),
+    product('10', { category_ids: '{20}' }),
+    product('11', { category_ids: '{20}' }),
+  ],
+  stocks: [
+    ...['1', '2', '3', '4', '6', '8', '9'].map((id) => ({
+      product_id: id,
+      warehouse_id: 'north',
+      available: 'true',
+    })),
+    { product_id: '5', warehouse_id: 'north', available: 'false' },
+    { product_id: '5', warehouse_id: 'south', available: 'true', price: '7' },
+    { product_id: '7', warehouse_id: 'north', available: 'true', price: '9', name: 'North knife 7' },
+  ],
+};
+
+/**
+ * What Retail Rocket knows is stale: 900 and 901 were never published by us, 1 and 2 are not
+ * grouped there, 5 has no "north" record (so it counts as available there).
+ */
+const RR_CATALOG = feedXml(
+  offer('1', { stocks: '<stock id="north"><available>true</available></stock>' }) +
+    ['2', '3', '8', '900', '901'].map((id) => offer(id)).join('') +
+    offer('4', { cat: '12', price: 10, oldprice: 20 }) +
+    offer('5', { cat: '12' }) +
+    offer('9', { cat: '12' }) +
+    offer('6', { cat: '20', vendor: 'Acme' }) +
+    offer('10', { cat: '20' }) +
+    offer('11', { cat: '20' }) +
+    offer('7', { available: false }),
+);
+
+let r: RecsHarness;
+
+beforeAll(async () => {
+  r = await createRecsHarness(RR_CATALOG);
+  await r.sync(STORE);
+  // Bought together (one order each, so Retail Rocket ranks them by id): 3 with 1, 2, 900, 5, 4, 8.
+  // Searched "knife", then viewed 6 and 901.
+  for (const id of [3, 1, 2, 900, 5, 4, 8]) {
+    await r.track('order', {
+      sessionExternalId: 'buyer',
+      productId: id,
+      price: 10,
+      quantity: 1,
+      transaction: 'T1',
+    });
+  }
+  await r.track('search', { sessionExternalId: 'seeker', searchPhrase: 'knife' });
+  await r.track('view', { sessionExternalId: 'seeker', productId: 6 });
+  await r.track('view', { sessionExternalId: 'seeker', productId: 901 });
+}, 60_000);
+afterAll(async () => {
+  await r?.close();
+});
+
+/** The invariant of every answer: items known to the index, available in the stock, one per group. */
+async function expectSound(a: RecommendationAnswer, stockId?: string, inputs: string[] = []) {
+  const ids = a.items.map((i) => String(i.id));
+  const known = await findKnownProducts(r.h.db.pool, ids);
+  for (const id of ids) {
+    expect(known.has(id), `item ${id} is known`).toBe(true);
+    expect(isAvailableIn(known.get(id)!, stockId), `item ${id} available in ${stockId}`).toBe(true);
+    expect(inputs).not.toContain(id);
+  }
+  expect(new Set(ids).size).toBe(ids.length);
+  const groups = a.items.flatMap((i) => (i.groupId === undefined ? [] : [i.groupId]));
+  expect(new Set(groups).size).toBe(groups.length);
+}
+
+// A long deadline for the happy paths: the machine running the tests may be loaded.
+const RELAXED = { RR_TIMEOUT_MS: '5000' };
+
+describe('recommendations through Retail Rocket, checked and enriched by the index', () => {
+  it('related: drops unknown, unavailable-in-stock and sibling variants, keeps RR order, enriches', async () => {
+    const { service, upstreamCalls } = r.service({ env: RELAXED });
+    const a = await service.get('productRecommendations/related', {
+      productIds: ['3'],
+      sessionExternalId: 'v1',
+      stockId: 'north',
+      limit: 3,
+    });
+    expect(a).toEqual({
+      source: 'retailrocket',
+      items: [
+        {
+          id: 1,
+          name: 'Product 1',
+          url: 'https://shop.example/p/1',
+          pictureUrl: 'https://shop.example/img/1.jpg',
+          price: 10.5,
+          groupId: 100,
+        },
+        {
+          id: 4,
+          name: 'Product 4',
+          url: 'https://shop.example/p/4',
+          pictureUrl: 'https://shop.example/img/4.jpg',
+          price: 10,
+          oldPrice: 20,
+        },
+        expect.objectContaining({ id: 8 }),
+      ],
+    });
+    expect(upstreamCalls()).toBe(1);
+  });
+
+  it('excludes the input products and the other variants of their groups', async () => {
+    const { service } = r.service({ env: RELAXED });
+    const a = await service.get('productRecommendations/related', {
+      productIds: [1],
+      sessionExternalId: 'v1',
+    });
+    expect(a.source).toBe('retailrocket');
+    const ids = a.items.map((i) => i.id);
+    expect(ids).not.toContain(1);
+    expect(ids).not.toContain(2); // the same thing in another colour
+    expect(ids.slice(0, 2)).toEqual([3, 4]);
+    await expectSound(a, undefined, ['1']);
+  });
+
+  it('tops a short answer up from the catalog and says how many items it added', async () => {
+    const { service } = r.service({ env: RELAXED });
+    const a = await service.get('productRecommendations/related', {
+      productIds: [3],
+      sessionExternalId: 'v1',
+      stockId: 'north',
+    });
+    expect(a.source).toBe('retailrocket');
+    expect(a.items.slice(0, 3).map((i) => i.id)).toEqual([1, 4, 8]);
+    expect(a.fallbackItems).toBe(a.items.length - 3);
+    // Same category as the input first: 7, with the north stock's own price and name.
+    expect(a.items[3]).toMatchObject({ id: 7, price: 9, name: 'North knife 7' });
+    await expectSound(a, 'north', ['3']);
+  });
+
+  it('answers every family: partner, category, product and search resources', async () => {
+    const { service } = r.service({ env: RELAXED });
+    const popular = await service.get('partnerRecommendations/popular', {
+      sessionExternalId: 'v1',
+      limit: 3,
+    });
+    expect(popular).toMatchObject({ source: 'retailrocket' });
+    expect(popular.items.map((i) => i.id)).toEqual([1, 3, 4]); // 2 folded into 1
+    const category = await service.get('categoryRecommendations/popular', {
+      categoryIds: [11],
+      sessionExternalId: 'v1',
+      limit: 3,
+    });
+    expect(category.source).toBe('retailrocket');
+    expect(category.items.map((i) => i.id)).toEqual([1, 3, 8]);
+    const search = await service.get('searchRecommendations/search', {
+      searchPhrase: 'knife',
+      sessionExternalId: 'v2',
+      limit: 1,
+    });
+    expect(search).toMatchObject({ source: 'retailrocket', items: [{ id: 6 }] }); // 901 unknown
+    for (const a of [popular, category, search]) await expectSound(a);
+  });
+
+  it('unknown input ids: no upstream call, the fallback, and which ids were unknown', async () => {
+    const { service, upstreamCalls } = r.service({ env: RELAXED });
+    const a = await service.get('productRecommendations/related', {
+      productIds: [999],
+      sessionExternalId: 'v1',
+      stockId: 'north',
+    });
+    expect(a).toMatchObject({ source: 'fallback', reason: 'unknown_ids', unknown: { productIds: ['999'] } });
+    expect(a.items.length).toBeGreaterThan(0);
+    await expectSound(a, 'north');
+    const cat = await service.get('categoryRecommendations/popular', {
+      categoryIds: [77],
+      sessionExternalId: 'v1',
+    });
+    expect(cat).toMatchObject({
+      source: 'fallback',
+      reason: 'unknown_ids',
+      unknown: { categoryIds: ['77'] },
+    });
+    const stock = await service.get('partnerRecommendations/popular', {
+      sessionExternalId: 'v1',
+      stockId: 'east',
+    });
+    // No product is known to be available in a stock the catalog never had.
+    expect(stock).toEqual({
+      source: 'fallback',
+      reason: 'unknown_ids',
+      items: [],
+      unknown: { stockId: 'east' },
+    });
+    expect(upstreamCalls()).toBe(0);
+  });
+
+  it('a known product next to an unknown one: only the known one is sent upstream', async () => {
+    const { service, upstreamCalls } = r.service({ env: RELAXED });
+    const a = await service.get('productRecommendations/related', {
+      productIds: [3, 999],
+      sessionExternalId: 'v1',
+    });
+    expect(a).toMatchObject({ source: 'retailrocket', unknown: { productIds: ['999'] } });
+    expect(a.items[0]).toMatchObject({ id: 1 });
+    expect(upstreamCalls()).toBe(1);
+  });
+
+  it('category fallback covers subcategories, and the given categories only', async () => {
+    const { service } = r.service({ rr: null });
+    const a = await service.get('categoryRecommendations/latest', {
+      categoryIds: [10],
+      sessionExternalId: 'v1',
+    });
+    expect(a.source).toBe('fallback');
+    expect(a.reason).toBe('no_credentials');
+    // Kitchen (10) holds Knives and Pans: available 1|2, 3, 4, 5, 8, 9; never Garden, never 7.
+    expect(new Set(a.items.map((i) => i.id).slice(0, 6))).toEqual(
+      new Set([a.items.find((i) => i.groupId === 100)!.id, 3, 4, 5, 8, 9]),
+    );
+    await expectSound(a);
+  });
+
+  it('without credentials every answer comes from the fallback, with popular() first where no category fits', async () => {
+    const popular = async (limit: number, exclude: readonly string[]) =>
+      ['11', '999', '7', '10', '6'].filter((id) => !exclude.includes(id)).slice(0, limit);
+    const { service } = r.service({ rr: null, popular });
+    const a = await service.get('partnerRecommendations/popular', { sessionExternalId: 'v1', limit: 3 });
+    // 999 unknown, 7 unavailable: dropped.
+    expect(a).toMatchObject({ source: 'fallback', reason: 'no_credentials' });
+    expect(a.items.map((i) => i.id)).toEqual([11, 10, 6]);
+  });
+
+  it('history resources are not filled with other products', async () => {
+    const { service } = r.service({ rr: null });
+    const a = await service.get('partnerRecommendations/personalViewed', { sessionExternalId: 'v1' });
+    expect(a).toEqual({ source: 'fallback', reason: 'no_credentials', items: [] });
+  });
+});
+
+describe('the cache', () => {
+  it('serves a non-personal answer to the next visitor from the cache', async () => {
+    const { service, upstreamCalls } = r.service({ env: RELAXED });
+    const q = { productIds: [3], stockId: 'north', limit: 3 };
+    expect(
+      (await service.get('productRecommendations/related', { ...q, sessionExternalId: 'a' })).source,
+    ).toBe('retailrocket');
+    const again = await service.get('productRecommendations/related', { ...q, sessionExternalId: 'b' });
+    expect(again.source).toBe('cache');
+    expect(again.items.map((i) => i.id)).toEqual([1, 4, 8]);
+    expect(upstreamCalls()).toBe(2); // the client was asked; it answered from its cache
+    expect(service.counts().bySource).toMatchObject({ retailrocket: 1, cache: 1 });
+  });
+
+  it('never serves one visitor’s personal answer to another', async () => {
+    const { service } = r.service({ env: RELAXED });
+    await r.track('view', { sessionExternalId: 'alice', productId: 6 });
+    const alice = await service.get('partnerRecommendations/personalViewed', { sessionExternalId: 'alice' });
+    expect(alice).toMatchObject({ source: 'retailrocket', items: [{ id: 6 }] });
+    const bob = await service.get('partnerRecommendations/personalViewed', { sessionExternalId: 'bob' });
+    expect(bob.source).toBe('fallback'); // nothing viewed: RR's empty list
+    expect(bob.items).toEqual([]);
+    await r.track('view', { sessionExternalId: 'alice', productId: 9 });
+    const later = await service.get('partnerRecommendations/personalViewed', { sessionExternalId: 'alice' });
+    expect(later).toMatchObject({ source: 'retailrocket', items: [{ id: 9 }, { id: 6 }] });
+  });
+});
