@@ -23,7 +23,7 @@ import {
 } from './recommendations.breaker.ts';
 import { within } from './recommendations.deadline.ts';
 import { createSelection } from './recommendations.enrich.ts';
-import { fillFromCatalog, type PopularProducts } from './recommendations.fallback.ts';
+import { fallbackCandidates, type PopularProducts } from './recommendations.fallback.ts';
 import { parseRequest, type RecommendationRequest } from './recommendations.request.ts';
 import {
   FALLBACK_REASONS,
@@ -180,6 +180,26 @@ export function createRecommendationService(
       return { source: 'fallback', reason: 'index_unavailable', items: [] };
     }
     const { inputs, upstream, unknown, fallbackCategories } = checked.value;
+    const excludeIds = [...inputs.keys()];
+    const excludeGroups = [...inputs.values()].flatMap((i) => (i.groupId === null ? [] : [i.groupId]));
+
+    // The fallback starts as soon as it is known to be needed, or when Retail Rocket has used half
+    // its budget (so a stalled upstream leaves the fallback queries most of the reserve and more).
+    // No item can be available in a stock the catalog does not have: then there is nothing to ask.
+    let fallback: Promise<IndexedItem[]> | undefined;
+    const startFallback = () => {
+      if (HISTORY_ONLY.has(req.resource) || unknown?.stockId !== undefined) return;
+      const ctx = {
+        categoryIds: fallbackCategories,
+        stockId: q.stockId,
+        excludeIds,
+        excludeGroups,
+        limit: req.limit,
+      };
+      fallback ??= fallbackCandidates(db, ctx, popular);
+      // Handled here too: when Retail Rocket answers in full after all, nobody awaits it.
+      fallback.catch(() => undefined);
+    };
 
     let source: Exclude<RecommendationSource, 'fallback'> | undefined;
     let reason: FallbackReason | undefined;
@@ -193,9 +213,11 @@ export function createRecommendationService(
       if (budget <= 0) reason = 'upstream_timeout';
       else if (admission === 'reject') reason = 'circuit_open';
       else {
+        const hedge = setTimeout(startFallback, budget / 2);
         const call = rr.recommendations.get(req.resource, upstream as never, { timeoutMs: budget });
         // The client keeps to its own deadline; the race makes sure a late answer is dropped.
         const r = await within(call, budget + 1);
+        clearTimeout(hedge);
         const verdict = judge(r);
         record(family, admission, verdict.outcome);
         if (verdict.value) {
@@ -207,12 +229,7 @@ export function createRecommendationService(
       }
     }
 
-    const selection = createSelection({
-      stockId: q.stockId,
-      limit: req.limit,
-      excludeIds: inputs.keys(),
-      excludeGroups: [...inputs.values()].flatMap((i) => (i.groupId === null ? [] : [i.groupId])),
-    });
+    const selection = createSelection({ stockId: q.stockId, limit: req.limit, excludeIds, excludeGroups });
     if (source !== undefined) {
       const ids = [...new Set(upstreamIds.map(String))].slice(0, MAX_UPSTREAM_IDS);
       const known = await within(findKnownProducts(db, ids), left() - reserveMs / 2);
@@ -227,10 +244,11 @@ export function createRecommendationService(
     }
     const fromUpstream = selection.takenIds().length;
 
-    if (!selection.full && !HISTORY_ONLY.has(req.resource)) {
-      const ctx = { categoryIds: fallbackCategories, stockId: q.stockId, exclude: [...inputs.keys()] };
-      const filled = await within(fillFromCatalog(db, selection, ctx, popular), left() - FINISH_MS);
-      if (!filled.ok) logFailure('fallback', filled);
+    if (!selection.full) startFallback();
+    if (fallback && !selection.full) {
+      const filled = await within(fallback, left() - FINISH_MS);
+      if (filled.ok) selection.add(filled.value);
+      else logFailure('fallback', filled);
     }
     const items = selection.items();
     const extra = items.length - fromUpstream;

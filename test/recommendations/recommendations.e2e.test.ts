@@ -1,66 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findKnownProducts, isAvailableIn } from '../../src/catalog-index/catalog-index.repository.ts';
-import type { RecommendationAnswer } from '../../src/recommendations/index.ts';
-import { feedXml, offer } from '../emulator/emulator.helpers.ts';
-import { product } from '../feed/store.fixture.ts';
+import { expectSound, RR_CATALOG, STORE } from './recs.fixture.ts';
 import { createRecsHarness, type RecsHarness } from './recs.harness.ts';
-
-/**
- * The store (what the published-catalog index knows): Kitchen 10 > Knives 11, Pans 12; Garden 20.
- * 1 and 2 are variants of group 100; 7 is unavailable except in "north" (own price and name
- * there); 5 is unavailable in "north"; 10 and 11 have no stock records.
- */
-const STORE = {
-  categories: [
-    { id: '10', parent_id: null, name: 'Kitchen' },
-    { id: '11', parent_id: '10', name: 'Knives' },
-    { id: '12', parent_id: '10', name: 'Pans' },
-    { id: '20', parent_id: null, name: 'Garden' },
-  ],
-  warehouses: [
-    { id: 'north', name: 'North' },
-    { id: 'south', name: 'South' },
-  ],
-  products: [
-    product('1', { group_id: '100', category_ids: '{11}' }),
-    product('2', { group_id: '100', category_ids: '{11}' }),
-    product('3', { category_ids: '{11}' }),
-    product('4', { category_ids: '{12}', price: '10', old_price: '20' }),
-    product('5', { category_ids: '{12}' }),
-    product('6', { category_ids: '{20}', vendor: 'Acme' }),
-    product('7', { category_ids: '{11}', available: 'false' }),
-    product('8', { category_ids: '{11}' }),
-    product('9', { category_ids: '{12}' }),
-    product('10', { category_ids: '{20}' }),
-    product('11', { category_ids: '{20}' }),
-  ],
-  stocks: [
-    ...['1', '2', '3', '4', '6', '8', '9'].map((id) => ({
-      product_id: id,
-      warehouse_id: 'north',
-      available: 'true',
-    })),
-    { product_id: '5', warehouse_id: 'north', available: 'false' },
-    { product_id: '5', warehouse_id: 'south', available: 'true', price: '7' },
-    { product_id: '7', warehouse_id: 'north', available: 'true', price: '9', name: 'North knife 7' },
-  ],
-};
-
-/**
- * What Retail Rocket knows is stale: 900 and 901 were never published by us, 1 and 2 are not
- * grouped there, 5 has no "north" record (so it counts as available there).
- */
-const RR_CATALOG = feedXml(
-  offer('1', { stocks: '<stock id="north"><available>true</available></stock>' }) +
-    ['2', '3', '8', '900', '901'].map((id) => offer(id)).join('') +
-    offer('4', { cat: '12', price: 10, oldprice: 20 }) +
-    offer('5', { cat: '12' }) +
-    offer('9', { cat: '12' }) +
-    offer('6', { cat: '20', vendor: 'Acme' }) +
-    offer('10', { cat: '20' }) +
-    offer('11', { cat: '20' }) +
-    offer('7', { available: false }),
-);
 
 let r: RecsHarness;
 
@@ -85,20 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await r?.close();
 });
-
-/** The invariant of every answer: items known to the index, available in the stock, one per group. */
-async function expectSound(a: RecommendationAnswer, stockId?: string, inputs: string[] = []) {
-  const ids = a.items.map((i) => String(i.id));
-  const known = await findKnownProducts(r.h.db.pool, ids);
-  for (const id of ids) {
-    expect(known.has(id), `item ${id} is known`).toBe(true);
-    expect(isAvailableIn(known.get(id)!, stockId), `item ${id} available in ${stockId}`).toBe(true);
-    expect(inputs).not.toContain(id);
-  }
-  expect(new Set(ids).size).toBe(ids.length);
-  const groups = a.items.flatMap((i) => (i.groupId === undefined ? [] : [i.groupId]));
-  expect(new Set(groups).size).toBe(groups.length);
-}
 
 // A long deadline for the happy paths: the machine running the tests may be loaded.
 const RELAXED = { RR_TIMEOUT_MS: '5000' };
@@ -148,7 +74,7 @@ describe('recommendations through Retail Rocket, checked and enriched by the ind
     expect(ids).not.toContain(1);
     expect(ids).not.toContain(2); // the same thing in another colour
     expect(ids.slice(0, 2)).toEqual([3, 4]);
-    await expectSound(a, undefined, ['1']);
+    await expectSound(r.h.db.pool, a, undefined, ['1']);
   });
 
   it('tops a short answer up from the catalog and says how many items it added', async () => {
@@ -163,7 +89,7 @@ describe('recommendations through Retail Rocket, checked and enriched by the ind
     expect(a.fallbackItems).toBe(a.items.length - 3);
     // Same category as the input first: 7, with the north stock's own price and name.
     expect(a.items[3]).toMatchObject({ id: 7, price: 9, name: 'North knife 7' });
-    await expectSound(a, 'north', ['3']);
+    await expectSound(r.h.db.pool, a, 'north', ['3']);
   });
 
   it('answers every family: partner, category, product and search resources', async () => {
@@ -187,7 +113,7 @@ describe('recommendations through Retail Rocket, checked and enriched by the ind
       limit: 1,
     });
     expect(search).toMatchObject({ source: 'retailrocket', items: [{ id: 6 }] }); // 901 unknown
-    for (const a of [popular, category, search]) await expectSound(a);
+    for (const a of [popular, category, search]) await expectSound(r.h.db.pool, a);
   });
 
   it('unknown input ids: no upstream call, the fallback, and which ids were unknown', async () => {
@@ -199,7 +125,7 @@ describe('recommendations through Retail Rocket, checked and enriched by the ind
     });
     expect(a).toMatchObject({ source: 'fallback', reason: 'unknown_ids', unknown: { productIds: ['999'] } });
     expect(a.items.length).toBeGreaterThan(0);
-    await expectSound(a, 'north');
+    await expectSound(r.h.db.pool, a, 'north');
     const cat = await service.get('categoryRecommendations/popular', {
       categoryIds: [77],
       sessionExternalId: 'v1',
@@ -246,7 +172,7 @@ describe('recommendations through Retail Rocket, checked and enriched by the ind
     expect(new Set(a.items.map((i) => i.id).slice(0, 6))).toEqual(
       new Set([a.items.find((i) => i.groupId === 100)!.id, 3, 4, 5, 8, 9]),
     );
-    await expectSound(a);
+    await expectSound(r.h.db.pool, a);
   });
 
   it('without credentials every answer comes from the fallback, with popular() first where no category fits', async () => {
