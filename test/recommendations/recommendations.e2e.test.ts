@@ -219,3 +219,106 @@ describe('the cache', () => {
     expect(later).toMatchObject({ source: 'retailrocket', items: [{ id: 9 }, { id: 6 }] });
   });
 });
+
+describe('GET /v1/recommendations/{group}/{algorithm}', () => {
+  const TOKEN = 'storefront-token-0123456789';
+  let base: string;
+  beforeAll(async () => {
+    const config = r.config({ ...RELAXED, API_TOKEN: TOKEN });
+    const { service } = r.service({ env: RELAXED });
+    base = `${(await r.app(service, config)).url}/v1/recommendations`;
+  });
+  const get = async (path: string, token: string | null = TOKEN) => {
+    const res = await fetch(
+      `${base}/${path}`,
+      token ? { headers: { authorization: `Bearer ${token}` } } : {},
+    );
+    return { status: res.status, body: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+
+  it('answers with Retail Rocket’s path and parameter names', async () => {
+    const res = await get(
+      'productRecommendations/related?productIds=3&sessionExternalId=v1&stockId=north&limit=3',
+    );
+    expect(res).toMatchObject({ status: 200, body: { source: expect.any(String) } });
+    expect(res.body.items.map((i: { id: number }) => i.id)).toEqual([1, 4, 8]);
+    const paths = await get(
+      'categoryRecommendations/popularByCategoryPath?categoryPaths=Kitchen%2FKnives&categoryPaths=Garden&session=rcuid-1&limit=2',
+    );
+    expect(paths.status).toBe(200);
+    expect(paths.body.items).toHaveLength(2);
+    const unknownPath = await get(
+      'categoryRecommendations/latestByCategoryPath?categoryPaths=Nowhere&session=x1',
+    );
+    expect(unknownPath.body).toMatchObject({
+      source: 'fallback',
+      reason: 'unknown_ids',
+      unknown: { categoryPaths: ['Nowhere'] },
+    });
+  });
+
+  it('refuses a missing or wrong token with 401 auth.required', async () => {
+    for (const token of [null, 'wrong-token-0123456789']) {
+      const res = await get('partnerRecommendations/popular?sessionExternalId=v1', token);
+      expect(res).toMatchObject({ status: 401, body: { error: { code: 'auth.required' } } });
+      expect(JSON.stringify(res.body)).not.toContain(TOKEN);
+    }
+  });
+
+  it('an unknown resource is 404 listing the groups and algorithms', async () => {
+    const res = await get('productRecommendations/similar?productIds=3&sessionExternalId=v1');
+    expect(res).toMatchObject({ status: 404, body: { error: { code: 'recommendations.unknown_resource' } } });
+    expect(res.body.error.message).toContain('productRecommendations: alternatives, related');
+    expect(res.body.error.message).toContain('searchRecommendations: search, searchWithNeuralNetworks');
+  });
+
+  it.each([
+    [
+      'productRecommendations/related?productIds=abc&sessionExternalId=v1',
+      'productIds.0: must be digits only',
+    ],
+    ['productRecommendations/related?productIds=&sessionExternalId=v1', 'productIds: must list at least one'],
+    ['productRecommendations/related?sessionExternalId=v1', 'productIds'],
+    ['productRecommendations/related?productIds=3', 'give exactly one of sessionExternalId or session'],
+    ['productRecommendations/related?productIds=3&sessionExternalId=v1&session=s', 'give exactly one'],
+    [
+      'productRecommendations/related?productIds=3&sessionExternalId=a%20b',
+      'sessionExternalId: must be 1 to 50',
+    ],
+    ['partnerRecommendations/popular?sessionExternalId=v1&color=red', 'unknown parameter "color"'],
+    ['partnerRecommendations/popular?sessionExternalId=v1&apiKey=x', 'unknown parameter "apiKey"'],
+    [
+      'partnerRecommendations/popular?sessionExternalId=v1&limit=51',
+      'limit: must be a whole number from 1 to 50',
+    ],
+    [
+      'partnerRecommendations/popular?sessionExternalId=v1&limit=0',
+      'limit: must be a whole number from 1 to 50',
+    ],
+    [
+      'partnerRecommendations/popular?sessionExternalId=v1&stockId=a&stockId=b',
+      'stockId: must be given once',
+    ],
+    [
+      'categoryRecommendations/popularByCategoryPath?categoryPaths=%2FKitchen&session=s',
+      'categoryPaths.0: must be a full path',
+    ],
+  ])('400 recommendations.invalid for %s', async (path, message) => {
+    const res = await get(path);
+    expect(res).toMatchObject({ status: 400, body: { error: { code: 'recommendations.invalid' } } });
+    expect(res.body.error.message).toContain(message);
+  });
+
+  it('the in-process entry refuses the same mistakes with RecommendationInputError', async () => {
+    const { service } = r.service({ env: RELAXED });
+    await expect(
+      service.get('productRecommendations/nope', { sessionExternalId: 'v1' }),
+    ).rejects.toMatchObject({
+      name: 'RecommendationInputError',
+      status: 404,
+    });
+    await expect(
+      service.get('productRecommendations/related', { productIds: [0], sessionExternalId: 'v1' }),
+    ).rejects.toMatchObject({ status: 400, code: 'recommendations.invalid' });
+  });
+});

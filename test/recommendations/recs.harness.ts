@@ -44,6 +44,7 @@ export interface RecsHarness {
   app(service: RecommendationService, config?: Config): Promise<App>;
   faults(f: Record<string, unknown>): Promise<void>;
   track: (type: string, body: Record<string, unknown>) => Promise<unknown>;
+  /** Replaces the store and syncs it into the index (forced: a random store may drop most items). */
   sync(store: StoreFixture): Promise<void>;
   close(): Promise<void>;
 }
@@ -110,7 +111,7 @@ export async function createRecsHarness(emulatorCatalog: string): Promise<RecsHa
     track: (type, body) => track(emuH1, type, body),
     async sync(store) {
       await createStore(h.db.pool, store);
-      await runSyncJob(h.deps);
+      await runSyncJob(h.deps, { force: true });
     },
     async close() {
       await Promise.all(apps.map((a) => a.close({ timeoutMs: 1000 })));
