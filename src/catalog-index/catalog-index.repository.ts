@@ -126,12 +126,104 @@ export async function findKnownCategoryPaths(db: Queryable, paths: readonly stri
 
 /** The stock ids among `ids` that at least one known product was given with (e.g. a search's region). */
 export async function findKnownStocks(db: Queryable, ids: readonly string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const wanted = [...new Set(ids)];
-  const { rows } = await db.query<{ id: string }>(
-    `select distinct s.id from rr_sync.catalog_items c, unnest(c.stock_ids) as s(id)
-      where c.stock_ids && $1::text[] and not c.gone and s.id = any($1::text[])`,
-    [wanted],
+  const out = new Set<string>();
+  // One cheap look per distinct id (isKnownStock): an array overlap over all rows is a full scan
+  // for a stock nobody has (seconds at 1M products).
+  for (const id of new Set(ids)) if (await isKnownStock(db, id)) out.add(id);
+  return out;
+}
+
+/**
+ * Whether any product of the published catalog has a record for this stock (Retail Rocket knows
+ * it). Two looks, both cheap at 1M products (1-7 ms measured): a common stock shows up in the
+ * first rows; an unknown or rare one is answered by the GIN index (rr_sync.is_known_stock, see
+ * migration 0005 for why neither alone will do).
+ */
+export async function isKnownStock(db: Queryable, stockId: string): Promise<boolean> {
+  const { rows } = await db.query<{ known: boolean }>(
+    `select exists(select 1 from (select stock_ids from rr_sync.catalog_items where not gone limit 1000) s
+                    where stock_ids @> array[$1]::text[])
+            or rr_sync.is_known_stock($1) as known`,
+    [stockId],
   );
-  return new Set(rows.map((r) => r.id));
+  return rows[0]?.known === true;
+}
+
+export interface CategoryMatch {
+  /** The given ids and paths the published catalog has. */
+  knownIds: string[];
+  knownPaths: string[];
+  /** The matched categories with all their subcategories (what "in this category" means to a shop). */
+  withDescendants: string[];
+}
+
+/**
+ * Categories given by id or by Retail Rocket path (root/…/leaf), with their subcategories. The
+ * category table holds the store's tree (thousands of rows, not millions): comparing each path
+ * with each given root is cheap, and prefix comparison needs no LIKE escaping.
+ */
+export async function findCategoryTrees(
+  db: Queryable,
+  ids: readonly string[],
+  paths: readonly string[],
+): Promise<CategoryMatch> {
+  const out: CategoryMatch = { knownIds: [], knownPaths: [], withDescendants: [] };
+  if (ids.length === 0 && paths.length === 0) return out;
+  const { rows } = await db.query<{ root_id: string; root_path: string; id: string }>(
+    `with roots as (
+       select id, path from rr_sync.category_paths where id = any($1::text[]) or path = any($2::text[]))
+     select r.id as root_id, r.path as root_path, c.id
+       from roots r join rr_sync.category_paths c
+         on c.path = r.path or left(c.path, length(r.path) + 1) = r.path || '/'`,
+    [[...new Set(ids)], [...new Set(paths)]],
+  );
+  const knownIds = new Set<string>();
+  const knownPaths = new Set<string>();
+  const all = new Set<string>();
+  for (const r of rows) {
+    knownIds.add(r.root_id);
+    knownPaths.add(r.root_path);
+    all.add(r.id);
+  }
+  out.knownIds = ids.filter((id) => knownIds.has(id));
+  out.knownPaths = paths.filter((p) => knownPaths.has(p));
+  out.withDescendants = [...all];
+  return out;
+}
+
+export interface AvailableQuery {
+  /** Only products in one of these categories (their own category_ids); omitted = any. */
+  categoryIds?: readonly string[];
+  /** Available in this stock (its own flag), else by the product's own flag. */
+  stockId?: string;
+  limit: number;
+  exclude?: readonly string[];
+}
+
+/**
+ * Some available products (fallback recommendations), in no particular order: no ORDER BY, so a
+ * LIMIT stops the scan after `limit` rows instead of reading a whole large category (the GIN
+ * indexes on category_ids and stock_ids find the candidates). Variants are not folded here: the
+ * caller asks for more than it shows.
+ */
+export async function findAvailableProducts(db: Queryable, q: AvailableQuery): Promise<IndexedItem[]> {
+  if (q.categoryIds !== undefined && q.categoryIds.length === 0) return [];
+  const values: unknown[] = [q.limit, [...(q.exclude ?? [])]];
+  const where = ['not gone', 'not (product_id = any($2::text[]))'];
+  if (q.categoryIds !== undefined) {
+    values.push([...q.categoryIds]);
+    where.push(`category_ids && $${values.length}::text[]`);
+  }
+  if (q.stockId === undefined) {
+    where.push('available');
+  } else {
+    values.push(q.stockId);
+    const s = `$${values.length}::text`;
+    where.push(`stock_ids @> array[${s}]`, `(body->'stocks'->${s}->>'isAvailable')::boolean`);
+  }
+  const { rows } = await db.query<ItemRow>(
+    `select ${ITEM_COLUMNS} from rr_sync.catalog_items where ${where.join(' and ')} limit $1`,
+    values,
+  );
+  return rows.map(itemOf);
 }

@@ -3,6 +3,7 @@ import type { HttpResponse } from './rr.http.ts';
 import { check, invalid, query, type CallOptions, type RrCore } from './rr.core.ts';
 import {
   describeIssues,
+  PERSONAL_RECOMMENDATION_RESOURCES,
   RECOMMENDATION_PARAMS,
   RECOMMENDATION_RESOURCES,
   RecommendationsResponse,
@@ -56,20 +57,21 @@ export function createRecommendationsApi(
   const maxTtlMs = opts.maxAgeSeconds === undefined ? Infinity : opts.maxAgeSeconds * 1000;
   const cache = new Map<string, CacheEntry>();
 
-  function fromCache(url: string): Recommendations | undefined {
-    const hit = cache.get(url);
+  function fromCache(key: string): Recommendations | undefined {
+    const hit = cache.get(key);
     if (!hit) return undefined;
-    cache.delete(url);
+    cache.delete(key);
     if (hit.expiresAt <= Date.now()) return undefined;
-    cache.set(url, hit); // most recently used goes last
+    cache.set(key, hit); // most recently used goes last
     return { ...hit.value, productIds: [...hit.value.productIds], cached: true };
   }
 
-  function remember(url: string, value: Recommendations) {
+  function remember(key: string, value: Recommendations) {
     const ttl = Math.min(cacheTtlMs(value.cacheControl), maxTtlMs);
     if (maxEntries <= 0 || ttl <= 0) return;
+    cache.delete(key);
     if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
-    cache.set(url, { expiresAt: Date.now() + ttl, value: { ...value, productIds: [...value.productIds] } });
+    cache.set(key, { expiresAt: Date.now() + ttl, value: { ...value, productIds: [...value.productIds] } });
   }
 
   function parse(res: HttpResponse): RrResult<Recommendations> {
@@ -91,8 +93,15 @@ export function createRecommendationsApi(
       const kind = RECOMMENDATION_RESOURCES[resource];
       const checked = check(RECOMMENDATION_PARAMS[kind], params, `${resource} request`);
       if (!checked.ok) return checked;
-      const url = `${core.urls.recommendations}${resource}/?${recommendationQuery(core, checked.value as RecommendationQuery)}`;
-      const hit = fromCache(url);
+      const q = checked.value as RecommendationQuery;
+      const url = `${core.urls.recommendations}${resource}/?${recommendationQuery(core, q)}`;
+      // Personal answers are never cached (one visitor's history must not reach another); the
+      // others do not depend on the visitor, so one entry serves every visitor: the key is the
+      // URL without the visitor's id (it is still sent, for Retail Rocket's statistics).
+      const key = PERSONAL_RECOMMENDATION_RESOURCES.has(resource)
+        ? undefined
+        : `${resource}/?${recommendationQuery(core, { ...q, sessionExternalId: undefined, session: undefined })}`;
+      const hit = key === undefined ? undefined : fromCache(key);
       if (hit) return { ok: true, status: 200, value: hit };
       const result = await core.call({
         op: `recs.${resource}`,
@@ -103,7 +112,7 @@ export function createRecommendationsApi(
         queueTimeoutMs: callOpts.queueTimeoutMs,
         parse,
       });
-      if (result.ok) remember(url, result.value);
+      if (result.ok && key !== undefined) remember(key, result.value);
       return result;
     },
   };

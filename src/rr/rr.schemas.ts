@@ -151,6 +151,21 @@ export const RECOMMENDATION_RESOURCES = {
 } as const;
 
 export type RecommendationResource = keyof typeof RECOMMENDATION_RESOURCES;
+
+/**
+ * Real-time resources (§5.1.4: personal, visitor-interest, property-interest and search ones):
+ * their answer depends on the visitor's history, so it is never cached, whatever Cache-Control says.
+ * The others depend only on their parameters and may be shared between visitors.
+ */
+export const PERSONAL_RECOMMENDATION_RESOURCES: ReadonlySet<RecommendationResource> = new Set([
+  'partnerRecommendations/personalComposite',
+  'partnerRecommendations/personalViewed',
+  'partnerRecommendations/personalOrdered',
+  'partnerRecommendations/popularInInterestedCategories',
+  'productRecommendations/relatedByInterestedProperties',
+  'searchRecommendations/search',
+  'searchRecommendations/searchWithNeuralNetworks',
+]);
 type ContextKind = (typeof RECOMMENDATION_RESOURCES)[RecommendationResource];
 
 const identity = {

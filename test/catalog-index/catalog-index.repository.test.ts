@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   displayOf,
+  findAvailableProducts,
+  findCategoryTrees,
   findGroupMembers,
   findKnownCategories,
   findKnownCategoryPaths,
@@ -8,6 +10,7 @@ import {
   findKnownStocks,
   hasStock,
   isAvailableIn,
+  isKnownStock,
 } from '../../src/catalog-index/catalog-index.repository.ts';
 import { runSyncJob } from '../../src/sync/sync.job.ts';
 import { createFeedHarness, type FeedHarness } from '../feed/feed.harness.ts';
@@ -85,5 +88,46 @@ describe('the published-catalog index', () => {
       new Set(['Kitchen/Knives']),
     );
     expect(await findKnownStocks(h.db.pool, ['north', 'south', 'east'])).toEqual(new Set(['north', 'south']));
+  });
+});
+
+describe('queries for recommendations', () => {
+  it('knows the stocks of the published catalog', async () => {
+    expect(await isKnownStock(h.db.pool, 'north')).toBe(true);
+    expect(await isKnownStock(h.db.pool, 'south')).toBe(true);
+    expect(await isKnownStock(h.db.pool, 'east')).toBe(false);
+  });
+
+  it('finds categories by id or path, with their subcategories', async () => {
+    expect(await findCategoryTrees(h.db.pool, ['1', '9'], [])).toEqual({
+      knownIds: ['1'],
+      knownPaths: [],
+      withDescendants: expect.arrayContaining(['1', '2']),
+    });
+    expect(await findCategoryTrees(h.db.pool, [], ['Kitchen/Knives', 'Kitch', 'Garden'])).toEqual({
+      knownIds: [],
+      knownPaths: ['Kitchen/Knives'],
+      withDescendants: ['2'],
+    });
+  });
+
+  it('lists available products, by category and stock, leaving out the excluded and gone ones', async () => {
+    const ids = async (q: Parameters<typeof findAvailableProducts>[1]) =>
+      (await findAvailableProducts(h.db.pool, q)).map((i) => i.productId).sort();
+    // 3 is unavailable, 4 is gone, 5 was never published.
+    expect(await ids({ limit: 100 })).toEqual(['1', '10', '11', '2', '6', '7', '8', '9']);
+    expect(await ids({ limit: 100, categoryIds: ['2'], exclude: ['1', '6'] })).toEqual([
+      '10',
+      '11',
+      '2',
+      '7',
+      '8',
+      '9',
+    ]);
+    expect(await ids({ limit: 100, categoryIds: ['1'] })).toEqual([]);
+    expect(await ids({ limit: 100, categoryIds: [] })).toEqual([]);
+    expect(await ids({ limit: 100, stockId: 'north' })).toEqual(['1']);
+    expect(await ids({ limit: 100, stockId: 'south' })).toEqual([]);
+    expect(await ids({ limit: 2 })).toHaveLength(2);
   });
 });

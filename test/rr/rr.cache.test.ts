@@ -118,6 +118,24 @@ describe('the recommendation cache against the emulator', () => {
     expect(await related(c)).toMatchObject({ ok: true, value: { productIds: [2], cached: false } });
   });
 
+  it('shares a non-personal answer between visitors (the visitor is not part of the key)', async () => {
+    const c = client({});
+    const ask = (sessionExternalId: string) =>
+      c.recommendations.get('productRecommendations/related', { sessionExternalId, productIds: [1] });
+    expect(await ask('v1')).toMatchObject({ ok: true, value: { cached: false } });
+    expect(await ask('v2')).toMatchObject({ ok: true, value: { cached: true } });
+    expect(
+      await c.recommendations.get('productRecommendations/related', { session: 'rcuid-3', productIds: [1] }),
+    ).toMatchObject({ ok: true, value: { cached: true } });
+    // Other parameters are part of the key.
+    expect(
+      await c.recommendations.get('productRecommendations/related', {
+        sessionExternalId: 'v1',
+        productIds: [2],
+      }),
+    ).toMatchObject({ ok: true, value: { cached: false } });
+  });
+
   it('sends decimal-text prices as JSON numbers of the same value', async () => {
     const res = await request(`${emu.httpUrl}/__emulator/upserts?id=1`);
     const body = (await res.body.json()) as { upserts: { body: { price: unknown } }[] };
@@ -139,5 +157,47 @@ describe('the recommendation cache against the emulator', () => {
       ok: false,
       error: { kind: 'invalid', message: expect.stringContaining('items lookup refused before sending') },
     });
+  });
+});
+
+describe('personal recommendations are never cached', () => {
+  // An emulator that (wrongly) allows caching every answer for an hour, personal ones too.
+  let emu: EmulatorHandle;
+  let c: RetailRocketClient;
+  beforeAll(async () => {
+    emu = await startEmulator({
+      port: 0,
+      httpPort: 0,
+      limits: { tracking: 0, recommendations: 0, site: 0 },
+      behaviour: { cacheControlRealtime: 'public, max-age=3600' },
+    });
+    c = createRetailRocketClient(rrConfig(emu.httpUrl, DEMO_PARTNER), { logger: captureLogger() });
+  });
+  afterAll(async () => {
+    await c?.close();
+    await emu?.stop();
+  });
+
+  it('asks Retail Rocket for each visitor and each time, whatever Cache-Control says', async () => {
+    for (const id of [1, 2]) {
+      await c.products.upsert({
+        id,
+        name: `Product ${id}`,
+        price: 5,
+        url: `https://shop.example/p/${id}`,
+        pictureUrl: `https://shop.example/i/${id}.jpg`,
+        isAvailable: true,
+        categoryPaths: ['Kitchen'],
+      });
+    }
+    const viewed = (sessionExternalId: string) =>
+      c.recommendations.get('partnerRecommendations/personalViewed', { sessionExternalId });
+    expect(await c.events.view({ sessionExternalId: 'alice', productId: 1 })).toMatchObject({ ok: true });
+    const alice = await viewed('alice');
+    expect(alice).toMatchObject({ ok: true, value: { productIds: [1], cached: false } });
+    if (alice.ok) expect(alice.value.cacheControl).toBe('public, max-age=3600');
+    expect(await viewed('bob')).toMatchObject({ ok: true, value: { productIds: [], cached: false } });
+    expect(await c.events.view({ sessionExternalId: 'alice', productId: 2 })).toMatchObject({ ok: true });
+    expect(await viewed('alice')).toMatchObject({ ok: true, value: { productIds: [2, 1], cached: false } });
   });
 });

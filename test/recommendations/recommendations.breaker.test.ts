@@ -1,0 +1,135 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createBreaker, type BreakerOptions } from '../../src/recommendations/recommendations.breaker.ts';
+
+const OPTS: BreakerOptions = { failureThreshold: 3, windowMs: 30_000, coolDownMs: 10_000 };
+
+function setup(opts = OPTS) {
+  let t = 0;
+  const b = createBreaker(opts, () => t);
+  return {
+    b,
+    at(ms: number) {
+      t = ms;
+    },
+    fail(n = 1) {
+      for (let i = 0; i < n; i += 1) {
+        const a = b.admit();
+        if (a !== 'reject') b.record(a, 'failure');
+      }
+    },
+  };
+}
+
+describe('the recommendations circuit breaker', () => {
+  it('opens after the threshold of consecutive failures and then refuses at once', () => {
+    const { b, fail } = setup();
+    fail(2);
+    expect(b.snapshot()).toMatchObject({ state: 'closed', failures: 2 });
+    fail(1);
+    expect(b.snapshot()).toMatchObject({ state: 'open', openedAt: 0, opened: 1 });
+    expect(b.admit()).toBe('reject');
+  });
+
+  it('a success in between starts the count again', () => {
+    const { b, fail } = setup();
+    fail(2);
+    b.record(b.admit() as 'call', 'success');
+    fail(2);
+    expect(b.snapshot().state).toBe('closed');
+  });
+
+  it('failures spread wider than the window do not open it', () => {
+    const { b, fail, at } = setup();
+    fail(2);
+    at(30_001);
+    fail(1);
+    expect(b.snapshot()).toMatchObject({ state: 'closed', failures: 1 });
+    at(40_000);
+    fail(2);
+    expect(b.snapshot().state).toBe('open');
+  });
+
+  it('after the cool-down lets one probe through; its success closes the breaker', () => {
+    const { b, fail, at } = setup();
+    fail(3);
+    at(9_999);
+    expect(b.admit()).toBe('reject');
+    at(10_000);
+    expect(b.admit()).toBe('probe');
+    expect(b.snapshot().state).toBe('half_open');
+    expect(b.admit()).toBe('reject'); // one probe at a time
+    b.record('probe', 'success');
+    expect(b.snapshot()).toMatchObject({ state: 'closed', failures: 0 });
+    expect(b.admit()).toBe('call');
+  });
+
+  it('a failed probe opens it again for a full cool-down', () => {
+    const { b, fail, at } = setup();
+    fail(3);
+    at(10_000);
+    b.record(b.admit() as 'probe', 'failure');
+    expect(b.snapshot()).toMatchObject({ state: 'open', openedAt: 10_000, opened: 2 });
+    at(19_999);
+    expect(b.admit()).toBe('reject');
+    at(20_000);
+    expect(b.admit()).toBe('probe');
+  });
+
+  it('a probe that says nothing (a cached answer) is given back: the next request probes', () => {
+    const { b, fail, at } = setup();
+    fail(3);
+    at(10_000);
+    b.record(b.admit() as 'probe', 'none');
+    expect(b.snapshot().state).toBe('open');
+    expect(b.admit()).toBe('probe');
+  });
+
+  it('a lost probe is replaced after another cool-down', () => {
+    const { b, fail, at } = setup();
+    fail(3);
+    at(10_000);
+    expect(b.admit()).toBe('probe');
+    at(19_999);
+    expect(b.admit()).toBe('reject');
+    at(20_000);
+    expect(b.admit()).toBe('probe');
+  });
+
+  it('a late outcome of a call admitted before it opened changes nothing', () => {
+    const { b, fail } = setup();
+    const early = b.admit();
+    fail(3);
+    b.record(early as 'call', 'success');
+    expect(b.snapshot().state).toBe('open');
+  });
+
+  it('any sequence: closed always calls, open refuses within the cool-down, half-open has one probe out', () => {
+    type Step = { dt: number; outcome: 'success' | 'failure' | 'none' | 'pending' };
+    const step = fc.record({
+      dt: fc.integer({ min: 0, max: 15_000 }),
+      outcome: fc.constantFrom<Step['outcome']>('success', 'failure', 'none', 'pending'),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
+        const { b, at } = setup();
+        let t = 0;
+        let probeAt: number | undefined;
+        for (const s of steps) {
+          t += s.dt;
+          at(t);
+          const before = b.snapshot();
+          const a = b.admit();
+          if (before.state === 'closed') expect(a).toBe('call');
+          if (before.state === 'open' && t - before.openedAt! < OPTS.coolDownMs) expect(a).toBe('reject');
+          if (before.state === 'half_open' && t - probeAt! < OPTS.coolDownMs) expect(a).toBe('reject');
+          if (a === 'probe') probeAt = t;
+          // 'pending': the outcome never comes back (a lost call).
+          if (a !== 'reject' && s.outcome !== 'pending') b.record(a, s.outcome);
+          const after = b.snapshot();
+          if (after.state === 'closed') expect(after.failures).toBeLessThan(OPTS.failureThreshold);
+        }
+      }),
+    );
+  });
+});
