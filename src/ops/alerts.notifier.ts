@@ -141,7 +141,11 @@ export function createAlertNotifier(options: AlertNotifierOptions): AlertNotifie
           s.firing = firing;
           s.since = now();
         }
-        if (!s.timer) sendIfChanged(rule, s);
+        // A deferred message whose interval is over by the clock goes now (the timer may be late).
+        if (!s.timer || now() >= s.lastSentAt + minIntervalMs) {
+          clearTimeout(s.timer);
+          sendIfChanged(rule, s);
+        }
       }
     },
     async idle() {
