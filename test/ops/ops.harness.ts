@@ -35,7 +35,11 @@ export interface OpsHarness {
 
 export async function createOpsHarness(
   env: Record<string, string> = {},
-  options: { logger?: Logger; ops?: Parameters<typeof startApp>[1]['ops']; connect?: boolean } = {},
+  options: {
+    logger?: Logger;
+    ops?: NonNullable<Parameters<typeof startApp>[1]>['ops'];
+    connect?: boolean;
+  } = {},
 ): Promise<OpsHarness> {
   const h = await createFeedHarness({ ADMIN_TOKEN, FEED_KEEP_VERSIONS: '5', ...env });
   await createStore(h.db.pool, { products: storeProducts() });
