@@ -26,7 +26,8 @@ const post = (path: string, body: unknown, init: Parameters<typeof adminFetch>[1
     headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
   });
 
-const servedVersion = async () => (await (await fetch(`${t.url}/healthz`)).json()).feed.version as string;
+const servedVersion = async () =>
+  ((await (await fetch(`${t.url}/healthz`)).json()) as { feed: { version: string } }).feed.version;
 
 describe('/admin', () => {
   it('answers a wrong or missing token with 401 and logs nothing of it', async () => {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, createOpsHarness, storeProducts, type OpsHarness } from './ops.harness.ts';
 
@@ -17,9 +18,8 @@ if (!haveChromium)
 
 const SCREENSHOTS = path.join(import.meta.dirname, '__screenshots__');
 
-type Pw = typeof import('playwright-core');
 let t: OpsHarness;
-let context: Awaited<ReturnType<Pw['chromium']['launchPersistentContext']>>;
+let context: BrowserContext;
 let profile: string;
 let v1: string;
 let v2: string;
@@ -66,7 +66,8 @@ afterAll(async () => {
 
 /** No horizontal scrolling, and the key blocks visible and apart. */
 async function checkLayout(page: Awaited<ReturnType<typeof context.newPage>>) {
-  const overflow = await page.evaluate(() => document.scrollingElement!.scrollWidth - window.innerWidth);
+  // Runs in the page (a string: this project's TypeScript has no DOM types).
+  const overflow = await page.evaluate<number>('document.scrollingElement.scrollWidth - window.innerWidth');
   expect(overflow).toBeLessThanOrEqual(0);
   const boxes = [];
   for (const sel of ['#alerts', '#feed-version', '#runs h2', '#push h2', '#charts h2']) {
