@@ -141,6 +141,13 @@ const EnvSchema = z.object({
   FEED_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   EVENT_PARK_TTL: duration(60, 30 * 86_400).default(24 * 3600),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Freshness alerts (issue 9): Retail Rocket only e-mails after 12 h of failed pulls.
+  ALERT_FEED_PULL_MAX_AGE: duration(60, 30 * 86_400).default(3 * 3600),
+  ALERT_FEED_MAX_AGE: duration(60, 30 * 86_400).default(26 * 3600),
+  ALERT_PENDING_MAX_AGE: duration(60, 30 * 86_400).default(3600),
+  ALERT_BREAKER_OPEN_MAX: duration(10, 86_400).default(600),
+  ALERT_WEBHOOK_URL: httpUrl.optional(),
   FEED_MAX_DROP: z
     .string()
     .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a fraction from 0 to 1, e.g. 0.2')
@@ -194,6 +201,16 @@ export type Config = Readonly<{
   apiToken?: string;
   /** How long an event naming an id the catalog does not know yet waits for a sync, in seconds. */
   eventParkTtlSeconds: number;
+  /** When set, `/metrics` needs it as a Bearer token. */
+  metricsToken?: string;
+  /** Freshness alert thresholds in seconds, and where transitions are POSTed (src/ops). */
+  alerts: Readonly<{
+    feedPullMaxAgeSeconds: number;
+    feedMaxAgeSeconds: number;
+    pendingMaxAgeSeconds: number;
+    breakerOpenMaxSeconds: number;
+    webhookUrl?: string;
+  }>;
   feedMaxDrop: number;
   feedCron: string;
   syncCron: string;
@@ -204,7 +221,15 @@ export type Config = Readonly<{
 }>;
 
 /** Variables whose values are secret: a config error names them but never echoes their value. */
-export const SECRET_VARS = new Set(['RR_API_KEY', 'ADMIN_TOKEN', 'FEED_TOKEN', 'API_TOKEN']);
+// ALERT_WEBHOOK_URL: chat webhooks carry their secret in the path, where redactUrl does not look.
+export const SECRET_VARS = new Set([
+  'RR_API_KEY',
+  'ADMIN_TOKEN',
+  'FEED_TOKEN',
+  'API_TOKEN',
+  'METRICS_TOKEN',
+  'ALERT_WEBHOOK_URL',
+]);
 
 /** Where a variable's value came from when it was not the process environment (for messages). */
 export interface ConfigSources {
@@ -295,6 +320,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, sources: Config
     feedToken: e.FEED_TOKEN,
     apiToken: e.API_TOKEN,
     eventParkTtlSeconds: e.EVENT_PARK_TTL,
+    metricsToken: e.METRICS_TOKEN,
+    alerts: Object.freeze({
+      feedPullMaxAgeSeconds: e.ALERT_FEED_PULL_MAX_AGE,
+      feedMaxAgeSeconds: e.ALERT_FEED_MAX_AGE,
+      pendingMaxAgeSeconds: e.ALERT_PENDING_MAX_AGE,
+      breakerOpenMaxSeconds: e.ALERT_BREAKER_OPEN_MAX,
+      webhookUrl: e.ALERT_WEBHOOK_URL,
+    }),
     feedMaxDrop: e.FEED_MAX_DROP,
     feedCron: e.FEED_CRON,
     syncCron: e.SYNC_CRON,

@@ -144,6 +144,44 @@ const BAD: Record<string, { value: string; line: string; secret?: string }[]> = 
       line: 'EVENT_PARK_TTL: must be a duration like 90s, 30m, 24h or 7d (from 60 s to 30 d) (got "31d")',
     },
   ],
+  METRICS_TOKEN: [
+    {
+      value: 'metrics-short',
+      line: 'METRICS_TOKEN: must be at least 16 characters',
+      secret: 'metrics-short',
+    },
+  ],
+  ALERT_FEED_PULL_MAX_AGE: [
+    {
+      value: '3 hours',
+      line: 'ALERT_FEED_PULL_MAX_AGE: must be a duration like 90s, 30m, 24h or 7d (from 60 s to 30 d) (got "3 hours")',
+    },
+  ],
+  ALERT_FEED_MAX_AGE: [
+    {
+      value: '59s',
+      line: 'ALERT_FEED_MAX_AGE: must be a duration like 90s, 30m, 24h or 7d (from 60 s to 30 d) (got "59s")',
+    },
+  ],
+  ALERT_PENDING_MAX_AGE: [
+    {
+      value: '31d',
+      line: 'ALERT_PENDING_MAX_AGE: must be a duration like 90s, 30m, 24h or 7d (from 60 s to 30 d) (got "31d")',
+    },
+  ],
+  ALERT_BREAKER_OPEN_MAX: [
+    {
+      value: '2d',
+      line: 'ALERT_BREAKER_OPEN_MAX: must be a duration like 90s, 30m, 24h or 7d (from 10 s to 1 d) (got "2d")',
+    },
+  ],
+  ALERT_WEBHOOK_URL: [
+    {
+      value: 'hooks.example/T0/secret-WH-9',
+      line: 'ALERT_WEBHOOK_URL: must be an http(s):// URL',
+      secret: 'secret-WH-9',
+    },
+  ],
   FEED_MAX_DROP: [
     { value: '20%', line: 'FEED_MAX_DROP: must be a fraction from 0 to 1, e.g. 0.2 (got "20%")' },
     { value: '1.5', line: 'FEED_MAX_DROP: must be a fraction from 0 to 1, e.g. 0.2 (got "1.5")' },
@@ -259,6 +297,14 @@ describe('loadConfig: good values', () => {
       feedToken: undefined,
       apiToken: undefined,
       eventParkTtlSeconds: 86_400,
+      metricsToken: undefined,
+      alerts: {
+        feedPullMaxAgeSeconds: 10_800,
+        feedMaxAgeSeconds: 93_600,
+        pendingMaxAgeSeconds: 3600,
+        breakerOpenMaxSeconds: 600,
+        webhookUrl: undefined,
+      },
       feedMaxDrop: 0.2,
       feedCron: '0 2 * * *',
       syncCron: '*/15 * * * *',
@@ -268,6 +314,22 @@ describe('loadConfig: good values', () => {
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.rr)).toBe(true);
+  });
+
+  it('reads the alert thresholds with their defaults (3h, 26h, 1h, 10m)', () => {
+    expect(loadConfig({}).alerts).toEqual({
+      feedPullMaxAgeSeconds: 10_800,
+      feedMaxAgeSeconds: 93_600,
+      pendingMaxAgeSeconds: 3600,
+      breakerOpenMaxSeconds: 600,
+      webhookUrl: undefined,
+    });
+    expect(
+      loadConfig({ ALERT_FEED_PULL_MAX_AGE: '90m', ALERT_BREAKER_OPEN_MAX: '30s' }).alerts,
+    ).toMatchObject({
+      feedPullMaxAgeSeconds: 5400,
+      breakerOpenMaxSeconds: 30,
+    });
   });
 
   it('reads EVENT_PARK_TTL in seconds, minutes, hours or days', () => {

@@ -2,6 +2,8 @@ import type { Config } from '../config.ts';
 import { createFeedRoutes } from '../server/feed.routes.ts';
 import { createPullRegistry, type PullRegistry } from '../server/feed.pulls.ts';
 import { createFeedSource, type FeedSource } from '../server/feed.source.ts';
+import { createOps, type Ops } from '../ops/ops.ts';
+import type { OpsProviders } from '../ops/ops.providers.ts';
 import { createHealthRoutes } from '../server/health.routes.ts';
 import { sendError } from '../server/server.respond.ts';
 import type { Route } from '../server/server.route.ts';
@@ -28,6 +30,12 @@ export interface AppPart {
 export interface App extends AppServer {
   readonly source: FeedSource;
   readonly pulls: PullRegistry;
+  /**
+   * The operator surface (status page, /metrics, alerts, /admin): `ops.connect({catalog, state})`
+   * once the databases are open, `ops.provide({...})` for the storefront parts' figures,
+   * `ops.onPush` as the pusher's `onOutcome`, `ops.metrics.onCall` as the RR client's `onCall`.
+   */
+  readonly ops: Ops;
   /** Serve `part`'s routes from now on, instead of the 503 that `/v1/*` answers until then. */
   attach(part: AppPart): void;
 }
@@ -55,6 +63,10 @@ export async function startApp(
     host?: string;
     storefront?: 'starting' | 'absent';
     routes?: readonly Route[];
+    /** Figures of parts outside this module (events, recommendations, breakers); also later via ops.provide. */
+    providers?: OpsProviders;
+    /** Test knobs of the operator surface (intervals, clock). */
+    ops?: Partial<Omit<Parameters<typeof createOps>[0], 'config' | 'logger' | 'source' | 'pulls'>>;
   } = {},
 ): Promise<App> {
   const { config, logger } = deps;
@@ -66,10 +78,12 @@ export async function startApp(
       ? 'The storefront API (events, recommendations) is served by `rr-sync serve` and `rr-sync run`, not by this command.'
       : 'The storefront API is starting (its database is not open yet); retry shortly.';
   const pending = pendingRoutes(() => pendingMessage);
+  const ops = createOps({ config, logger, source, pulls, providers: options.providers, ...options.ops });
   const routes: Route[] = [
     ...createFeedRoutes({ config, logger: logger.child({ component: 'http' }), source, pulls }),
-    ...createHealthRoutes({ source, pulls }),
+    ...createHealthRoutes({ source, pulls, alerts: () => ops.alerts() }),
     ...(options.routes ?? []),
+    ...ops.routes,
     ...pending,
   ];
   const server = await startServer(
@@ -80,10 +94,16 @@ export async function startApp(
     const why = err.code === 'EADDRINUSE' ? 'is already in use' : 'needs privileges this user lacks';
     throw new AppError('config.invalid', `PORT: ${config.port} ${why}; choose another PORT.`, { cause: err });
   });
+  ops.start();
   return {
     ...server,
     source,
     pulls,
+    ops,
+    async close(closeOptions) {
+      await ops.close();
+      await server.close(closeOptions);
+    },
     attach(part) {
       const at = routes.indexOf(pending[0]!);
       if (at === -1) throw new Error('a storefront part is already attached');

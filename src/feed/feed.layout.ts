@@ -1,4 +1,4 @@
-import { readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -78,4 +78,18 @@ export async function readCurrentFeed(feedsDir: string): Promise<CurrentFeed | n
   const dir = path.resolve(feedsDir, target);
   const manifest = JSON.parse(await readFile(path.join(dir, FEED_FILES.manifest), 'utf8')) as FeedManifest;
   return { dir, manifest };
+}
+
+/** The kept versions' manifests, newest first (a directory without a readable manifest is skipped). */
+export async function readKeptVersions(feedsDir: string): Promise<FeedManifest[]> {
+  const names = (await readdir(versionsDir(feedsDir)).catch(() => [] as string[])).sort().reverse();
+  const manifests = await Promise.all(
+    names.map((n) =>
+      readFile(path.join(versionDir(feedsDir, n), FEED_FILES.manifest), 'utf8').then(
+        (text) => JSON.parse(text) as FeedManifest,
+        () => null,
+      ),
+    ),
+  );
+  return manifests.filter((m): m is FeedManifest => m !== null);
 }

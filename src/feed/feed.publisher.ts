@@ -1,4 +1,4 @@
-import { readdir, rename, rm, symlink, writeFile, mkdir, lstat, readlink } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, symlink, writeFile, mkdir, lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import {
   currentLink,
@@ -83,6 +83,32 @@ export async function publishVersion(
     await replaceSymlink(path.join(feedsDir, f), path.join('current', f));
   }
   await pruneVersions(feedsDir, manifest.version, keep);
+  return manifest;
+}
+
+/** What a version directory is named (versionName); anything else is refused before touching a path. */
+export const VERSION_NAME = /^\d{8}T\d{6}Z-[0-9a-f]{12}$/;
+
+/**
+ * Serve a kept version again (rollback, and forward again): the same atomic swap of `current` as
+ * a publish. Null when `version` is not kept (never a path outside versions/). Call it under the
+ * feed job lock, so that no publish swaps at the same time.
+ */
+export async function activateVersion(feedsDir: string, version: string): Promise<FeedManifest | null> {
+  if (!VERSION_NAME.test(version)) return null;
+  let manifest: FeedManifest;
+  try {
+    manifest = JSON.parse(
+      await readFile(path.join(versionDir(feedsDir, version), FEED_FILES.manifest), 'utf8'),
+    ) as FeedManifest;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  await replaceSymlink(currentLink(feedsDir), path.join('versions', version));
+  for (const f of [FEED_FILES.xml, FEED_FILES.gz, FEED_FILES.report]) {
+    await replaceSymlink(path.join(feedsDir, f), path.join('current', f));
+  }
   return manifest;
 }
 

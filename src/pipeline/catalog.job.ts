@@ -48,6 +48,10 @@ export interface PassExtension<R> {
 /** What every catalog run takes (feed, validate, sync, resync), whoever starts it. */
 export interface CatalogRunOptions {
   trigger?: RunTrigger;
+  /** Who asked (admin runs), recorded with the run. */
+  actor?: string;
+  /** Called once the run is recorded (before the pass): an admin request answers with its id. */
+  onStart?: (runId: number) => void;
   /** Build and check everything, publish and record nothing. */
   dryRun?: boolean;
   /** Override the gates. */
@@ -213,7 +217,8 @@ export async function runCatalogJob<R>(
       const abandoned = await closeAbandonedRuns(deps.state, ['feed', 'validate', 'sync', 'resync']);
       if (abandoned) logger.warn({ abandoned }, 'marked runs that died without finishing as failed');
       await repairHistory(deps.state, feedsDir, logger);
-      runId = await insertRun(deps.state, spec.kind, spec.trigger);
+      runId = await insertRun(deps.state, spec.kind, spec.trigger, spec.actor);
+      spec.onStart?.(runId);
     }
     const log = logger.child({ runId });
     const sinks: OfferSink[] = [];

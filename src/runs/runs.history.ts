@@ -2,7 +2,11 @@ import type { Queryable } from '../db/pool.ts';
 import type { RunTrigger } from '../sync/sync.contracts.ts';
 
 /** Every job records its runs here (rr_sync.runs), whatever it is: feed, sync, push, ... */
-export type RunKind = 'feed' | 'validate' | 'sync' | 'resync' | 'push';
+/**
+ * rollback: the served feed switched to another kept version; requeue: dead letters put back in
+ * the outbox (both from the status page or /admin).
+ */
+export type RunKind = 'feed' | 'validate' | 'sync' | 'resync' | 'push' | 'rollback' | 'requeue';
 export type RunStatus =
   | 'running'
   | 'published'
@@ -12,16 +16,20 @@ export type RunStatus =
   | 'validated'
   | 'dry_run'
   | 'pushed'
-  | 'skipped';
+  | 'skipped'
+  | 'activated'
+  | 'requeued';
 
+/** `actor`: who asked for an admin run (a session, a Bearer script, a loopback client). */
 export async function insertRun(
   db: Queryable,
   kind: RunKind,
   trigger: RunTrigger = 'manual',
+  actor?: string,
 ): Promise<number> {
   const { rows } = await db.query<{ id: string }>(
-    "insert into rr_sync.runs (kind, status, trigger) values ($1, 'running', $2) returning id",
-    [kind, trigger],
+    "insert into rr_sync.runs (kind, status, trigger, actor) values ($1, 'running', $2, $3) returning id",
+    [kind, trigger, actor ?? null],
   );
   return Number(rows[0].id);
 }

@@ -64,20 +64,21 @@ export interface RequeueResult {
 const REQUEUE_CHUNK = 1000;
 
 /**
- * Moves every open dead letter back to the outbox with change 'requeued' and marks it requeued,
- * in transactions of at most 1000 letters. Per key only the newest letter is sent again.
+ * Moves every open dead letter (or only those of `ids`) back to the outbox with change 'requeued'
+ * and marks it requeued, in transactions of at most 1000 letters. Per key only the newest letter
+ * is sent again.
  */
-export async function requeueDeadLetters(db: pg.Pool): Promise<RequeueResult> {
+export async function requeueDeadLetters(db: pg.Pool, ids?: readonly string[]): Promise<RequeueResult> {
   const total: RequeueResult = { requeued: 0, superseded: 0 };
   for (;;) {
-    const done = await withTransaction(db, (client) => requeueChunk(client));
+    const done = await withTransaction(db, (client) => requeueChunk(client, ids ?? null));
     total.requeued += done.requeued;
     total.superseded += done.superseded;
     if (done.requeued + done.superseded < REQUEUE_CHUNK) return total;
   }
 }
 
-async function requeueChunk(client: pg.PoolClient): Promise<RequeueResult> {
+async function requeueChunk(client: pg.PoolClient, ids: readonly string[] | null): Promise<RequeueResult> {
   const res = await client.query<{
     id: string;
     key: string;
@@ -95,9 +96,10 @@ async function requeueChunk(client: pg.PoolClient): Promise<RequeueResult> {
                      where x.key = d.key and x.requeued_at is null) as newest,
             exists (select 1 from rr_sync.pushed p where p.key = d.key and p.pushed_at > d.failed_at)
               or exists (select 1 from rr_sync.outbox o where o.key = d.key) as superseded
-       from (select * from rr_sync.dead_letters where requeued_at is null
+       from (select * from rr_sync.dead_letters
+              where requeued_at is null and ($2::bigint[] is null or id = any($2::bigint[]))
               order by id limit $1 for update) d`,
-    [REQUEUE_CHUNK],
+    [REQUEUE_CHUNK, ids],
   );
   const items: OutboxItem[] = res.rows
     .filter((r) => r.newest && !r.superseded)

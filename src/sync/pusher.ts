@@ -173,6 +173,10 @@ export function createPusher(deps: PusherDeps, options: PusherOptions = {}): Pus
       if (result.ok) window.success();
       else if (result.error.kind === 'timeout') window.timeout();
       const verdict = pushVerdict(result, row.attempts, config.push.maxAttempts, options.backoff);
+      if (verdict.action !== 'release')
+        deps.onOutcome?.(
+          verdict.action === 'complete' ? 'pushed' : verdict.action === 'dead' ? 'dead_letter' : 'retry',
+        );
       switch (verdict.action) {
         case 'complete':
           toComplete.push(row);

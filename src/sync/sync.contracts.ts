@@ -55,4 +55,6 @@ export interface PusherDeps {
   logger: Logger;
   /** Identifies this process in leases (hostname:pid:random). */
   owner?: string;
+  /** Told every push outcome (for rr_sync_pushes_total); must not throw. */
+  onOutcome?: (result: 'pushed' | 'retry' | 'dead_letter') => void;
 }

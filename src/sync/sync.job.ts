@@ -39,6 +39,8 @@ export async function runSyncJob(deps: SyncDeps, options: SyncJobOptions = {}): 
   const result: CatalogJobResult<SyncChanges> = await runCatalogJob(deps, {
     kind: options.full ? 'resync' : 'sync',
     trigger: options.trigger,
+    actor: options.actor,
+    onStart: options.onStart,
     feed: true,
     dryRun: options.dryRun,
     force: options.force,

@@ -2,7 +2,11 @@ import { once } from 'node:events';
 import { feedUrlFor, startApp } from '../../app/app.ts';
 import type { Config } from '../../config.ts';
 import { migrate } from '../../db/migrate.ts';
-import { createRetailRocketClient, type RetailRocketClient } from '../../rr/index.ts';
+import {
+  createRetailRocketClient,
+  type RetailRocketClient,
+  type RetailRocketClientDeps,
+} from '../../rr/index.ts';
 import { feedJobFor, syncJobFor } from '../../scheduler/scheduler.jobs.ts';
 import { createScheduler, defaultInstanceId } from '../../scheduler/scheduler.ts';
 import { EXIT } from '../../shared/errors.ts';
@@ -19,12 +23,16 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * feed alone is a valid way to run (changes then wait in the outbox). Half a pair is a mistake and
  * stops the start (config.invalid, exit 2).
  */
-function pushClient(config: Config, logger: Logger): RetailRocketClient | null {
+function pushClient(
+  config: Config,
+  logger: Logger,
+  onCall: RetailRocketClientDeps['onCall'],
+): RetailRocketClient | null {
   if (!config.rr.partnerId && !config.rr.apiKey) {
     logger.warn({}, 'RR_PARTNER_ID and RR_API_KEY are not set: no pusher; synced changes wait in the outbox');
     return null;
   }
-  return createRetailRocketClient(config.rr, { logger });
+  return createRetailRocketClient(config.rr, { logger, onCall });
 }
 
 /**
@@ -46,9 +54,11 @@ export const runCommand: Command = {
     let dbs: Databases | undefined;
     let abandoned = false;
     try {
-      rr = pushClient(config, logger);
+      rr = pushClient(config, logger, (info) => server.ops.metrics.onCall(info));
       dbs = await openDatabases(config, logger);
       await migrate(dbs.state, logger);
+      // Runs, outbox, actions and history on the status page and /metrics from now on.
+      server.ops.connect({ catalog: dbs.catalog, state: dbs.state });
       // Stopped while still starting (an embedded PostgreSQL can take seconds): start nothing.
       if (ctx.signal.aborted) return EXIT.ok;
       const instance = defaultInstanceId();
@@ -61,7 +71,14 @@ export const runCommand: Command = {
         instance,
       });
       const pusher: Pusher | null = rr
-        ? createPusher({ state: dbs.state, rr, config, logger, owner: instance })
+        ? createPusher({
+            state: dbs.state,
+            rr,
+            config,
+            logger,
+            owner: instance,
+            onOutcome: server.ops.onPush,
+          })
         : null;
       await scheduler.start();
       pusher?.start();
