@@ -13,10 +13,14 @@ export function feedJobFor(deps: CatalogJobDeps): JobFn {
   };
 }
 
-/** The incremental sync as a scheduled job: one pass (feed + diff + enqueue); pushing is the pusher's. */
-export function syncJobFor(deps: CatalogJobDeps): JobFn {
+/**
+ * The incremental sync as a scheduled job: one pass (feed + diff + enqueue); pushing is the
+ * pusher's. `onSynced` runs after a run that changed the index (e.g. re-check parked events).
+ */
+export function syncJobFor(deps: CatalogJobDeps, onSynced?: () => void): JobFn {
   return async (trigger, signal) => {
     const summary = await runSyncJob(deps, { trigger, signal });
+    if (summary.status === 'published' || summary.status === 'unchanged') onSynced?.();
     return { status: summary.status, exitCode: summary.exitCode, runId: summary.runId };
   };
 }

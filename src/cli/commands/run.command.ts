@@ -1,39 +1,17 @@
 import { once } from 'node:events';
 import { feedUrlFor, startApp } from '../../app/app.ts';
-import type { Config } from '../../config.ts';
 import { migrate } from '../../db/migrate.ts';
-import {
-  createRetailRocketClient,
-  type RetailRocketClient,
-  type RetailRocketClientDeps,
-} from '../../rr/index.ts';
+import { createServiceClient, startStorefront, type Storefront } from '../../app/storefront.ts';
+import type { RetailRocketClient } from '../../rr/index.ts';
 import { feedJobFor, syncJobFor } from '../../scheduler/scheduler.jobs.ts';
 import { createScheduler, defaultInstanceId } from '../../scheduler/scheduler.ts';
 import { EXIT } from '../../shared/errors.ts';
-import type { Logger } from '../../shared/logger.ts';
 import { createPusher, type Pusher } from '../../sync/pusher.ts';
 import type { Command } from '../command.ts';
 import { openDatabases, type Databases } from '../databases.ts';
 
 /** How long a stop waits for an in-flight run and for pushes in flight (issue 7: 10 s). */
 const SHUTDOWN_GRACE_MS = 10_000;
-
-/**
- * The Retail Rocket client for the pusher, or null when no credentials are configured at all: the
- * feed alone is a valid way to run (changes then wait in the outbox). Half a pair is a mistake and
- * stops the start (config.invalid, exit 2).
- */
-function pushClient(
-  config: Config,
-  logger: Logger,
-  onCall: RetailRocketClientDeps['onCall'],
-): RetailRocketClient | null {
-  if (!config.rr.partnerId && !config.rr.apiKey) {
-    logger.warn({}, 'RR_PARTNER_ID and RR_API_KEY are not set: no pusher; synced changes wait in the outbox');
-    return null;
-  }
-  return createRetailRocketClient(config.rr, { logger, onCall });
-}
 
 /**
  * `rr-sync run`: the service. The port is bound first (a busy PORT fails before any work), then
@@ -53,18 +31,24 @@ export const runCommand: Command = {
     let rr: RetailRocketClient | null = null;
     let dbs: Databases | undefined;
     let abandoned = false;
+    let storefront: Storefront | undefined;
     try {
-      rr = pushClient(config, logger, (info) => server.ops.metrics.onCall(info));
+      rr = createServiceClient(config, logger, (info) => server.ops.metrics.onCall(info));
       dbs = await openDatabases(config, logger);
       await migrate(dbs.state, logger);
-      // Runs, outbox, actions and history on the status page and /metrics from now on.
-      server.ops.connect({ catalog: dbs.catalog, state: dbs.state });
       // Stopped while still starting (an embedded PostgreSQL can take seconds): start nothing.
       if (ctx.signal.aborted) return EXIT.ok;
       const instance = defaultInstanceId();
+      // Events, recommendations, the status page and /metrics on the state database from now on.
+      storefront = startStorefront(server, { ...dbs, rr, config, logger, owner: instance });
+      const sender = storefront.sender;
       const jobDeps = { catalog: dbs.catalog, state: dbs.state, config, logger };
       const scheduler = createScheduler({
-        jobs: { feed: feedJobFor(jobDeps), sync: syncJobFor(jobDeps) },
+        jobs: {
+          feed: feedJobFor(jobDeps),
+          // A sync may have made the ids of parked events known: send those now, not in a minute.
+          sync: syncJobFor(jobDeps, () => void sender?.recheckParked().catch(() => undefined)),
+        },
         state: dbs.state,
         config,
         logger,
@@ -93,12 +77,14 @@ export const runCommand: Command = {
       const [stopped] = await Promise.all([
         scheduler.stop({ timeoutMs: SHUTDOWN_GRACE_MS }),
         pusher?.stop({ timeoutMs: SHUTDOWN_GRACE_MS }),
+        storefront.stop({ timeoutMs: SHUTDOWN_GRACE_MS }),
       ]);
-      logger.info({ ...stopped }, 'scheduler and pusher stopped');
+      logger.info({ ...stopped }, 'scheduler, pusher and event sender stopped');
       // A run left behind still holds a pooled connection, and closing a pool waits for it.
       abandoned = stopped.abandoned;
       return EXIT.ok;
     } finally {
+      await storefront?.stop({ timeoutMs: SHUTDOWN_GRACE_MS });
       await server.close();
       await rr?.close();
       const closing = dbs?.close();
