@@ -92,6 +92,8 @@ const HISTORY_ONLY = new Set<RecommendationResource>([
 ]);
 /** At most this many of Retail Rocket's ids are looked up (it sends 10–20). */
 const MAX_UPSTREAM_IDS = 200;
+/** At most one log line per failing step and kind in this time. */
+const LOG_EVERY_MS = 60_000;
 /** Time kept for turning the answer into JSON after the last step. */
 const FINISH_MS = 2;
 
@@ -260,9 +262,18 @@ export function createRecommendationService(
     };
   }
 
+  // Under load every answer can hit the same wall: one line per step and kind a minute, with how
+  // many it stands for, instead of a line per request flooding the log.
+  const lastLogged = new Map<string, { at: number; suppressed: number }>();
   function logFailure(step: string, r: { ok: false; timedOut: boolean; error?: unknown }) {
-    if (r.timedOut) logger.warn({ step }, 'recommendations step ran out of time');
-    else logger.warn({ step, err: coerceError(r.error).message }, 'recommendations step failed');
+    const key = `${step}:${r.timedOut ? 'timeout' : 'error'}`;
+    const seen = lastLogged.get(key);
+    const t = now();
+    if (seen && t - seen.at < LOG_EVERY_MS) return void (seen.suppressed += 1);
+    const since = seen ? { sinceLastLine: seen.suppressed } : {};
+    lastLogged.set(key, { at: t, suppressed: 0 });
+    if (r.timedOut) logger.warn({ step, ...since }, 'recommendations step ran out of time');
+    else logger.warn({ step, err: coerceError(r.error).message, ...since }, 'recommendations step failed');
   }
 
   async function get(
