@@ -93,7 +93,17 @@ describe('README code blocks', () => {
     expect(runnable('sql')).toHaveLength(2);
     expect(runnable('sh')).toHaveLength(1);
     expect(runnable('ts')).toHaveLength(1);
-    expect(blocks.filter((b) => b.notRun).map((b) => b.lang)).toEqual(['sh', 'sh', 'ts', 'sh', 'sh']);
+    expect(blocks.filter((b) => b.notRun).map((b) => b.lang)).toEqual([
+      'sh',
+      'sh',
+      'ts',
+      'sh',
+      'sh',
+      'ts',
+      'sh',
+      'sh',
+      'sh',
+    ]);
   });
 });
 
