@@ -25,6 +25,7 @@ import {
   type EventRetry,
 } from './events.repository.ts';
 import { idVerdict, parkedVerdict, sendVerdict, type SendVerdictOptions } from './events.verdict.ts';
+import { settleWithin } from '../shared/settle.ts';
 
 export interface EventSenderOptions {
   /** Events per claim (default 500). */
@@ -377,18 +378,7 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
       stopping = true;
       kick();
       const timeoutMs = opts.timeoutMs ?? 10_000;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<'late'>((resolve) => {
-        timer = setTimeout(() => resolve('late'), timeoutMs);
-      });
-      const outcome = await Promise.race([
-        current.then(
-          () => 'done' as const,
-          () => 'done' as const,
-        ),
-        late,
-      ]);
-      clearTimeout(timer);
+      const outcome = await settleWithin(current, timeoutMs);
       if (outcome === 'late') logger.warn({ timeoutMs }, 'event calls still in flight at the stop deadline');
       await rechecking.catch(() => undefined);
       await releaseEventLeases(db, owner).catch((err: unknown) =>

@@ -1,5 +1,6 @@
 import { hasStock, type IndexedItem } from '../catalog-index/catalog-index.repository.ts';
-import { backoffDelay, type RrResult } from '../rr/index.ts';
+import type { RrResult } from '../rr/index.ts';
+import { deliveryVerdict } from '../shared/delivery.verdict.ts';
 import type { EventDeadLetter } from './events.repository.ts';
 
 /**
@@ -115,38 +116,11 @@ export function sendVerdict(
   ageMs: number,
   opts: SendVerdictOptions = {},
 ): SendVerdict {
-  if (result.ok) return { action: 'sent' };
-  const e = result.error;
-  if (e.kind === 'closed') return { action: 'release' };
-  if (e.kind === 'rate_limited') {
-    return {
-      action: 'retry',
-      delayMs: Math.max(e.retryAfterMs ?? 0, 100),
-      countAttempt: false,
-      error: e.message,
-    };
-  }
-  const made = attemptsBefore + 1;
-  const status = e.status === undefined ? {} : { status: e.status };
-  if (!e.retryable) {
-    return { action: 'dead', failure: { ...status, errorKind: e.kind, reason: e.message, attempts: made } };
-  }
   const windowMs = opts.retryWindowMs ?? 24 * 3600_000;
-  if (ageMs >= windowMs) {
-    return {
-      action: 'dead',
-      failure: {
-        ...status,
-        errorKind: 'attempts',
-        reason: `gave up after ${made} attempts over ${Math.round(ageMs / 60_000)} min; last: ${e.message}`,
-        attempts: made,
-      },
-    };
-  }
-  return {
-    action: 'retry',
-    delayMs: backoffDelay(attemptsBefore, { ...EVENT_BACKOFF, ...opts.backoff }, e.retryAfterMs),
-    countAttempt: true,
-    error: e.message,
-  };
+  const v = deliveryVerdict(result, attemptsBefore, {
+    giveUp: (made) =>
+      ageMs >= windowMs ? `gave up after ${made} attempts over ${Math.round(ageMs / 60_000)} min` : null,
+    backoff: { ...EVENT_BACKOFF, ...opts.backoff },
+  });
+  return v.action === 'done' ? { action: 'sent' } : v;
 }

@@ -1,4 +1,5 @@
-import { backoffDelay, type RrResult } from '../rr/index.ts';
+import type { RrResult } from '../rr/index.ts';
+import { deliveryVerdict } from '../shared/delivery.verdict.ts';
 import type { DeadLetterFailure } from './outbox.repository.ts';
 
 /** Exponential backoff of outbox retries: 1 s, 2 s, 4 s ... capped at 5 min, full jitter. */
@@ -24,39 +25,11 @@ export function pushVerdict(
   maxAttempts: number,
   backoff: { baseMs?: number; maxMs?: number; random?: () => number } = PUSH_BACKOFF,
 ): PushVerdict {
-  if (result.ok) return { action: 'complete' };
-  const e = result.error;
-  if (e.kind === 'closed') return { action: 'release' };
-  if (e.kind === 'rate_limited') {
-    return {
-      action: 'retry',
-      delayMs: Math.max(e.retryAfterMs ?? 0, 100),
-      countAttempt: false,
-      error: e.message,
-    };
-  }
-  const made = attemptsBefore + 1;
-  const status = e.status === undefined ? {} : { status: e.status };
-  if (!e.retryable) {
-    return { action: 'dead', failure: { ...status, errorKind: e.kind, reason: e.message, attempts: made } };
-  }
-  if (made >= maxAttempts) {
-    return {
-      action: 'dead',
-      failure: {
-        ...status,
-        errorKind: 'attempts',
-        reason: `gave up after ${made} attempts; last: ${e.message}`,
-        attempts: made,
-      },
-    };
-  }
-  return {
-    action: 'retry',
-    delayMs: backoffDelay(attemptsBefore, { ...PUSH_BACKOFF, ...backoff }, e.retryAfterMs),
-    countAttempt: true,
-    error: e.message,
-  };
+  const v = deliveryVerdict(result, attemptsBefore, {
+    giveUp: (made) => (made >= maxAttempts ? `gave up after ${made} attempts` : null),
+    backoff: { ...PUSH_BACKOFF, ...backoff },
+  });
+  return v.action === 'done' ? { action: 'complete' } : v;
 }
 
 /**

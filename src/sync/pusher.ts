@@ -16,6 +16,7 @@ import {
 } from './outbox.repository.ts';
 import { createConcurrencyLimit, createPacer } from './push.pacer.ts';
 import { createReachability, pushVerdict } from './push.verdict.ts';
+import { settleWithin } from '../shared/settle.ts';
 
 export interface PusherOptions {
   /** Rows per claim (default: a quarter second of RR_PUSH_RATE, 10..500). */
@@ -363,18 +364,7 @@ export function createPusher(deps: PusherDeps, options: PusherOptions = {}): Pus
       stopping = true;
       kick();
       const timeoutMs = opts.timeoutMs ?? 10_000;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<'late'>((resolve) => {
-        timer = setTimeout(() => resolve('late'), timeoutMs);
-      });
-      const outcome = await Promise.race([
-        current.then(
-          () => 'done' as const,
-          () => 'done' as const,
-        ),
-        late,
-      ]);
-      clearTimeout(timer);
+      const outcome = await settleWithin(current, timeoutMs);
       if (outcome === 'late') logger.warn({ timeoutMs }, 'calls still in flight at the stop deadline');
       await listener?.close();
       listener = undefined;
