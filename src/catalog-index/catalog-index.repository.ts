@@ -114,11 +114,23 @@ export function displayOf(item: IndexedItem, stockId?: string): ProductBody {
   return stock ? stockRecord(item.product, stock) : item.product;
 }
 
-/** The category paths among `paths` (root/.../leaf names) that the published catalog has. */
+/**
+ * The category paths among `paths` (root/.../leaf names) that Retail Rocket knows. It builds its
+ * category tree from the categoryPaths of the products it was given (retailrocket-api.md §3.2),
+ * so a valid category counts only when a published product is in it or below it: an empty one
+ * (or one whose products all left) is in our category table but unknown there. The product look
+ * is a scalar subquery with LIMIT 1 per category, so it stops at the first product.
+ */
 export async function findKnownCategoryPaths(db: Queryable, paths: readonly string[]): Promise<Set<string>> {
   if (paths.length === 0) return new Set();
   const { rows } = await db.query<{ path: string }>(
-    'select distinct path from rr_sync.category_paths where path = any($1::text[])',
+    `select distinct c.path from rr_sync.category_paths c
+      where c.path = any($1::text[])
+        and exists (
+          select 1 from rr_sync.category_paths d
+           where (d.path = c.path or starts_with(d.path, c.path || '/'))
+             and (select true from rr_sync.catalog_items i
+                   where i.category_ids @> array[d.id] and not i.gone limit 1))`,
     [[...new Set(paths)]],
   );
   return new Set(rows.map((r) => r.path));

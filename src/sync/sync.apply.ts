@@ -141,11 +141,17 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
   try {
     let resyncSince: Date | null = null;
     if (opts.full && !opts.dryRun) {
-      const { rows } = await db.query<{ id: string; started_at: Date }>(
-        'select id, started_at from rr_sync.resyncs where finished_at is null order by id desc limit 1',
+      // An unfinished resync is continued while its records are still in the outbox (a resync
+      // interrupted mid-push). Once they are all pushed (or dead letters) it is over: without
+      // this, every later `resync --full` continued the first one and pushed almost nothing.
+      const { rows } = await db.query<{ id: string; started_at: Date; under_way: boolean }>(
+        `select id, started_at, exists(select 1 from rr_sync.outbox where change = 'resync') as under_way
+           from rr_sync.resyncs where finished_at is null order by id desc limit 1`,
       );
-      if (rows[0]) resyncSince = rows[0].started_at;
+      if (rows[0]?.under_way) resyncSince = rows[0].started_at;
       else {
+        if (rows[0])
+          await db.query('update rr_sync.resyncs set finished_at = now() where id = $1', [rows[0].id]);
         const ins = await db.query<{ started_at: Date }>(
           'insert into rr_sync.resyncs (run_id) values ($1) returning started_at',
           [opts.runId],

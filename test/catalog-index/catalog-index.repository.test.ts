@@ -24,6 +24,8 @@ beforeAll(async () => {
     categories: [
       { id: '1', parent_id: null, name: 'Kitchen' },
       { id: '2', parent_id: '1', name: 'Knives' },
+      { id: '3', parent_id: '1', name: 'Pans' }, // no product lists it
+      { id: '4', parent_id: '1', name: 'Spoons' }, // its only product leaves
     ],
     warehouses: [
       { id: 'north', name: 'North' },
@@ -33,7 +35,7 @@ beforeAll(async () => {
       product('1', { price: '10' }),
       product('2', { group_id: '30' }),
       product('3', { group_id: '30', available: 'false' }),
-      product('4'),
+      product('4', { category_ids: '{4}' }),
       product('5', { url: 'not a url' }), // invalid: never published
       // Enough others that one product leaving stays under the publish gate (FEED_MAX_DROP 0.2).
       ...['6', '7', '8', '9', '10', '11'].map((id) => product(id)),
@@ -84,9 +86,11 @@ describe('the published-catalog index', () => {
   });
 
   it('knows the category paths and the stocks products were given with (for events without a product)', async () => {
-    expect(await findKnownCategoryPaths(h.db.pool, ['Kitchen/Knives', 'Kitchen/Pans'])).toEqual(
-      new Set(['Kitchen/Knives']),
-    );
+    expect(
+      await findKnownCategoryPaths(h.db.pool, ['Kitchen/Knives', 'Kitchen', 'Kitchen/Garden', 'Kitch']),
+    ).toEqual(new Set(['Kitchen/Knives', 'Kitchen']));
+    // Valid categories, but Retail Rocket learns paths from products: no published product has them.
+    expect(await findKnownCategoryPaths(h.db.pool, ['Kitchen/Pans', 'Kitchen/Spoons'])).toEqual(new Set());
     expect(await findKnownStocks(h.db.pool, ['north', 'south', 'east'])).toEqual(new Set(['north', 'south']));
   });
 });

@@ -302,5 +302,16 @@ describe('incremental syncs', () => {
     expect((await outbox()).length).toBe(6);
     const { rows } = await h.db.pool.query('select count(*)::int as n from rr_sync.resyncs');
     expect(rows[0].n).toBe(1);
+
+    // The rest is pushed: that resync is over, and the next one pushes everything again.
+    await h.db.pool.query(`insert into rr_sync.pushed (key, hash) select key, hash from rr_sync.outbox
+      on conflict (key) do update set hash = excluded.hash, pushed_at = now()`);
+    await h.db.pool.query('delete from rr_sync.outbox');
+    const next = await sync({ full: true });
+    expect(next.changes?.enqueued).toBe(10);
+    const resyncs = await h.db.pool.query(
+      'select finished_at is not null as finished from rr_sync.resyncs order by id',
+    );
+    expect(resyncs.rows).toEqual([{ finished: true }, { finished: false }]);
   });
 });
