@@ -25,10 +25,14 @@ const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
 const SAMPLE = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)(?: (-?\\d+))?$`);
 const LABEL = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)/;
 
+/**
+ * Prometheus reads values with Go's ParseFloat, which takes Inf and NaN in any letter case; and
+ * prom-client writes NaN as "Nan" (e.g. an event-loop lag gauge before its first sample).
+ */
 function parseValue(v: string): number {
-  if (v === '+Inf') return Infinity;
-  if (v === '-Inf') return -Infinity;
-  if (v === 'NaN') return NaN;
+  if (/^\+?inf$/i.test(v)) return Infinity;
+  if (/^-inf$/i.test(v)) return -Infinity;
+  if (/^nan$/i.test(v)) return NaN;
   if (!/^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(v)) throw new Error(`bad value ${v}`);
   return Number(v);
 }
