@@ -58,7 +58,7 @@ const dbUrl = (() => {
 const feedsDir = path.join(tmpdir(), `rr-bench-api-${products}`);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-async function prepareCatalog(): Promise<string[]> {
+async function prepareCatalog(): Promise<{ id: string; category: string }[]> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const exists = await admin.query('select 1 from pg_database where datname = $1', [dbName]);
@@ -83,11 +83,11 @@ async function prepareCatalog(): Promise<string[]> {
     await pool.query('vacuum analyze rr_sync.catalog_items');
     await pool.query('truncate rr_sync.event_spool, rr_sync.event_counts, rr_sync.product_popularity');
     // A spread of known, available products for the requests (TABLESAMPLE: not just the lowest ids).
-    const { rows } = await pool.query<{ id: string }>(
-      `select product_id as id from rr_sync.catalog_items tablesample system (5)
-        where not gone and available limit 20000`,
+    const { rows } = await pool.query<{ id: string; category: string }>(
+      `select product_id as id, category_ids[1] as category from rr_sync.catalog_items tablesample system (5)
+        where not gone and available and cardinality(category_ids) > 0 limit 20000`,
     );
-    return rows.map((r) => r.id);
+    return rows;
   } finally {
     await pool.end();
   }
@@ -185,7 +185,8 @@ const figure = (r: autocannon.Result) => ({
 });
 
 async function main() {
-  const ids = await prepareCatalog();
+  const sample = await prepareCatalog();
+  const ids = sample.map((s) => s.id);
   console.log(`${ids.length} sample product ids; feed in ${feedsDir}`);
   const emu = await startEmulatorProcess({
     port: 0,
@@ -196,7 +197,7 @@ async function main() {
     DATABASE_URL: dbUrl,
     FEEDS_DIR: feedsDir,
     PORT: '0',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     RR_PARTNER_ID: DEMO_PARTNER.partnerId,
     RR_API_KEY: DEMO_PARTNER.apiKey,
     RR_TRACKING_URL: `${emu.info.h2Url}/1.0/`,
@@ -241,13 +242,16 @@ async function main() {
     results.events = figure(events);
     // autocannon does not count answers still in flight when its duration ends; the spool's own
     // counter of accepted (committed) events does.
-    const accepted = await acceptedEvents();
     const drainStart = performance.now();
+    let accepted = await acceptedEvents();
     let delivered = 0;
     while (performance.now() - drainStart < 300_000) {
-      delivered = (await emulatorJson(emu.info.httpUrl, '/__emulator/events?limit=1')).total as number;
-      if (delivered >= accepted) break;
       await sleep(500);
+      const now = await acceptedEvents();
+      delivered = (await emulatorJson(emu.info.httpUrl, '/__emulator/events?limit=1')).total as number;
+      // Answers still in flight when the load ended are committed a moment later.
+      if (now === accepted && delivered >= accepted) break;
+      accepted = now;
     }
     results.eventsDelivered = {
       accepted,
@@ -259,10 +263,27 @@ async function main() {
     // 2. Recommendations, the emulator answering in --recs-latency ms.
     const latency = Number(values['recs-latency']);
     await faults(emu.info.httpUrl, { delayMs: latency });
+    // Control: the emulator alone, for the same kind of request (what the overhead is measured against).
+    const direct: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t1 = performance.now();
+      const res = await fetch(
+        `${emu.info.httpUrl}/api/3.0/categoryRecommendations/popular/?partnerId=${DEMO_PARTNER.partnerId}&apiKey=${DEMO_PARTNER.apiKey}&sessionExternalId=v${i}&categoryIds=${sample[i % sample.length]!.category}`,
+      );
+      await res.text();
+      direct.push(performance.now() - t1);
+    }
+    direct.sort((a, b) => a - b);
+    results.upstreamAlone = {
+      'p50 ms': Math.round(direct[24]!),
+      'p99 ms': Math.round(direct[49]!),
+    };
+    console.log('upstream alone (sequential, 50 calls)', results.upstreamAlone);
     const sources: Record<string, number> = {};
     const countSource = (_status: number, body: string) => {
       const m = /"source":"(\w+)"/.exec(body);
-      const s = m?.[1] ?? 'error';
+      const r = /"reason":"(\w+)"/.exec(body);
+      const s = m ? `${m[1]}${r ? `:${r[1]}` : ''}` : 'error';
       sources[s] = (sources[s] ?? 0) + 1;
     };
     let k = 0;
@@ -272,7 +293,8 @@ async function main() {
           k++;
           return {
             ...req,
-            path: `/v1/recommendations/productRecommendations/related?productIds=${ids[k % ids.length]}&sessionExternalId=v${k % 5000}`,
+            // A category block: the emulator's `related` answers nothing without orders, `popular` always does.
+            path: `/v1/recommendations/categoryRecommendations/popular?categoryIds=${sample[k % sample.length]!.category}&sessionExternalId=v${k % 5000}`,
           };
         },
         onResponse: countSource,
