@@ -92,7 +92,9 @@ const slot = await pool.connect();
 await slot.query(
   `select pg_create_physical_replication_slot('rr_bench_sync_' || pg_backend_pid(), true, true)`,
 );
-await pool.query('truncate rr_sync.catalog_items, rr_sync.outbox, rr_sync.pushed, rr_sync.resyncs');
+await pool.query(
+  'truncate rr_sync.catalog_items_base, rr_sync.catalog_items_delta, rr_sync.outbox, rr_sync.pushed, rr_sync.resyncs',
+);
 await pool.query('checkpoint');
 
 const lsn = async () => (await pool.query<{ l: string }>('select pg_current_wal_lsn()::text as l')).rows[0].l;

@@ -38,6 +38,8 @@ export interface ApplyOptions {
   logger?: Logger;
   /** Set when the category paths changed: recorded with the state. */
   categoryPaths: ReadonlyMap<string, string> | null;
+  /** Rows of the state before this run (the pass streamed them): sizes the delta. */
+  stateRows: number;
 }
 
 const FETCH = 500;
@@ -153,12 +155,19 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         resyncSince = ins.rows[0].started_at;
       }
     }
+    // The index as Retail Rocket has it: the delta's row over the base's (see catalog_items).
     await db.query(`declare stage_cur no scroll cursor for
       select s.product_id, s.change, s.group_id, s.body::text as body,
-             c.body::text as old_body, c.gone as old_gone, c.group_id as old_group_id
-        from sync_stage s left join rr_sync.catalog_items c using (product_id)
+             coalesce(d.body, b.body)::text as old_body, coalesce(d.gone, b.gone) as old_gone,
+             case when d.product_id is null then b.group_id else d.group_id end as old_group_id
+        from sync_stage s
+        left join rr_sync.catalog_items_delta d on d.product_id = s.product_id
+        left join rr_sync.catalog_items_base b on b.product_id = s.product_id and d.product_id is null
        order by s.product_id`);
+    let msFetch = 0;
+    let msEnqueue = 0;
     for (;;) {
+      const tFetch = performance.now();
       const { rows } = await db.query<{
         product_id: string;
         change: string;
@@ -168,6 +177,7 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         old_gone: boolean | null;
         old_group_id: string | null;
       }>(`fetch ${FETCH} from stage_cur`);
+      msFetch += performance.now() - tFetch;
       if (rows.length === 0) break;
       const batch: Pending[] = [];
       for (const r of rows) {
@@ -240,14 +250,20 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         );
         toSend = batch.filter((i) => !known.get(i.key)?.has(i.hash));
       }
+      const tEnqueue = performance.now();
       counts.enqueued += await enqueue(db, withRun(toSend, opts.runId));
+      msEnqueue += performance.now() - tEnqueue;
     }
     await db.query('close stage_cur');
     const msItems = Math.round(performance.now() - t0);
 
-    // The new state: what the published feed (and this run's pushes) give Retail Rocket.
+    // The new state: what the published feed (and this run's pushes) give Retail Rocket. A sync
+    // writes its changes to the delta (see migrations/0003_catalog_delta.sql); the first sync and a
+    // full resync, which write every product, go to the base.
+    const bulk = opts.baseline || opts.full;
+    if (bulk) await compact(db);
     await db.query(
-      `insert into rr_sync.catalog_items as c
+      `insert into rr_sync.${bulk ? 'catalog_items_base' : 'catalog_items_delta'} as c
          (product_id, group_id, digest, available, gone, category_ids, stock_ids, body, source, run_id, updated_at)
        select product_id, group_id, digest, available, false,
               array(select jsonb_array_elements_text(category_ids)), array(select jsonb_array_elements_text(stock_ids)),
@@ -260,12 +276,26 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
       [opts.runId, opts.full ? 'resync' : 'feed'],
     );
     await db.query(
-      `update rr_sync.catalog_items c
-          set gone = true, available = false, digest = 'gone', run_id = $1, updated_at = now(),
-              body = jsonb_set(c.body, '{product,isAvailable}', 'false')
-         from sync_stage s where s.product_id = c.product_id and s.change = 'gone'`,
+      `insert into rr_sync.${bulk ? 'catalog_items_base' : 'catalog_items_delta'} as c
+         (product_id, group_id, digest, available, gone, category_ids, stock_ids, body, source, run_id, updated_at)
+       select i.product_id, i.group_id, 'gone', false, true, i.category_ids, i.stock_ids,
+              jsonb_set(i.body, '{product,isAvailable}', 'false'), i.source, $1, now()
+         from sync_stage s
+         cross join lateral (
+           select product_id, group_id, category_ids, stock_ids, body, source
+             from rr_sync.catalog_items_delta d where d.product_id = s.product_id
+           union all
+           select product_id, group_id, category_ids, stock_ids, body, source
+             from rr_sync.catalog_items_base b where b.product_id = s.product_id
+           limit 1) i
+        where s.change = 'gone'
+       on conflict (product_id) do update
+         set gone = true, available = false, digest = 'gone', run_id = $1, updated_at = now(), body = excluded.body`,
       [opts.runId],
     );
+    const deltaRows = bulk ? 0 : await countDelta(db);
+    const compacted = !bulk && deltaRows > Math.max(compaction.minRows, opts.stateRows * compaction.ratio);
+    if (compacted) await compact(db);
 
     if (opts.categoryPaths) {
       const paths = opts.categoryPaths;
@@ -280,9 +310,13 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
     opts.logger?.info(
       {
         msItems,
+        msFetch: Math.round(msFetch),
+        msEnqueue: Math.round(msEnqueue),
         msState,
         msGroups: Math.round(performance.now() - t0) - msItems - msState,
         groups: dirtyGroups.size,
+        deltaRows,
+        compacted,
       },
       'sync changes applied',
     );
@@ -300,6 +334,37 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
     await report.abort();
     throw err;
   }
+}
+
+/**
+ * The delta is folded into the base once it holds more than `ratio` of the products the state
+ * knows, and more than `minRows`: a compaction rewrites each base page it touches once for all the
+ * changes on it, while a bigger delta makes every sync's state stream longer. (Tests set both to 0
+ * to compact after every sync.)
+ */
+export const compaction = { ratio: 0.2, minRows: 1000 };
+
+async function countDelta(db: pg.PoolClient): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    'select count(*)::int as n from rr_sync.catalog_items_delta',
+  );
+  return rows[0].n;
+}
+
+/** Fold the delta into the base (in the caller's transaction). */
+async function compact(db: pg.PoolClient): Promise<void> {
+  await db.query(
+    `insert into rr_sync.catalog_items_base as c
+       (product_id, group_id, digest, available, gone, category_ids, stock_ids, body, source, run_id, updated_at)
+     select product_id, group_id, digest, available, gone, category_ids, stock_ids, body, source, run_id, updated_at
+       from rr_sync.catalog_items_delta
+     on conflict (product_id) do update
+       set group_id = excluded.group_id, digest = excluded.digest, available = excluded.available,
+           gone = excluded.gone, category_ids = excluded.category_ids, stock_ids = excluded.stock_ids,
+           body = excluded.body, source = excluded.source, run_id = excluded.run_id, updated_at = excluded.updated_at`,
+  );
+  // Not DELETE: TRUNCATE writes no WAL per row. Its lock holds readers of the index until commit.
+  await db.query('truncate rr_sync.catalog_items_delta');
 }
 
 /** Rebuild the productsgroup record of every touched group (every group on a full resync). */

@@ -44,6 +44,8 @@ export class DiffSink implements OfferSink {
   stage: StageWriter | null = null;
   /** The state is empty: this pass records what the feed carries and pushes nothing (design §7). */
   baseline = false;
+  /** Rows of the state streamed (every product Retail Rocket was given, gone ones included). */
+  stateRows = 0;
   readonly counts: DiffCounts = {
     newProducts: 0,
     changedProducts: 0,
@@ -110,6 +112,7 @@ export class DiffSink implements OfferSink {
   }
 
   private async advance(): Promise<void> {
+    this.stateRows++;
     this.cursor!.advance();
     this.stateLeft = this.cursor!.hasBuffered() || (await this.cursor!.ready());
   }
@@ -159,6 +162,7 @@ export class DiffSink implements OfferSink {
         this.counts.known++;
         this.counts.unchangedProducts++;
         this.counts.unchangedItems += 1 + offer.stocks.length;
+        this.stateRows++;
         cur.advance();
         if (!cur.hasBuffered()) return this.refill();
         return undefined;

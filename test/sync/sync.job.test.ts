@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { PATH_SLASH_STANDIN } from '../../src/sync/category.paths.ts';
+import { compaction } from '../../src/sync/sync.apply.ts';
 import { DIFF_REPORT, runSyncJob, type SyncSummary } from '../../src/sync/sync.job.ts';
 import { createFeedHarness, type FeedHarness } from '../feed/feed.harness.ts';
 import { createStore, product, type StoreFixture } from '../feed/store.fixture.ts';
@@ -102,10 +103,20 @@ describe('the first sync of an installation', () => {
   });
 });
 
-describe('incremental syncs', () => {
+// Every scenario also with the delta folded into the base after each sync (the state reads the same).
+describe.each([false, true])('incremental syncs (compacting after each: %s)', (compactEach) => {
+  const saved = { ...compaction };
+  beforeAll(() => {
+    if (compactEach) Object.assign(compaction, { ratio: 0, minRows: 0 });
+  });
+  afterAll(() => {
+    Object.assign(compaction, saved);
+  });
   beforeEach(async () => {
     await h.resetFeeds();
-    await h.db.pool.query('truncate rr_sync.catalog_items, rr_sync.outbox, rr_sync.pushed, rr_sync.resyncs');
+    await h.db.pool.query(
+      'truncate rr_sync.catalog_items_base, rr_sync.catalog_items_delta, rr_sync.outbox, rr_sync.pushed, rr_sync.resyncs',
+    );
     await createStore(h.db.pool, store());
     await sync();
   });
