@@ -155,6 +155,8 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         resyncSince = ins.rows[0].started_at;
       }
     }
+    // A temporary table is never analyzed by autovacuum: without its size the planner guesses.
+    await db.query('analyze sync_stage (product_id, change)');
     // The index as Retail Rocket has it: the delta's row over the base's (see catalog_items).
     await db.query(`declare stage_cur no scroll cursor for
       select s.product_id, s.change, s.group_id, s.body::text as body,
@@ -296,6 +298,13 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
     const deltaRows = bulk ? 0 : await countDelta(db);
     const compacted = !bulk && deltaRows > Math.max(compaction.minRows, opts.stateRows * compaction.ratio);
     if (compacted) await compact(db);
+    // Statistics for the next reads (the group query below, the storefront): a bulk write or a
+    // compaction changed the base, a sync the delta. (Cheap: ANALYZE samples.)
+    await db.query(
+      bulk || compacted
+        ? 'analyze rr_sync.catalog_items_base, rr_sync.catalog_items_delta'
+        : 'analyze rr_sync.catalog_items_delta',
+    );
 
     if (opts.categoryPaths) {
       const paths = opts.categoryPaths;
