@@ -157,7 +157,8 @@ export class DiffSink implements OfferSink {
     await this.stage.open();
     this.streamClient = await this.state.connect();
     this.deltaClient = await this.state.connect();
-    const columns = 'product_id, digest, gone::text, group_id';
+    // gone as a boolean: COPY writes it as t / f (a ::text cast would write true / false).
+    const columns = 'product_id, digest, gone, group_id';
     this.cursor = new OverlayCursor(
       new RowCursor(
         copyStream(

@@ -246,6 +246,19 @@ describe.each([false, true])('incremental syncs (compacting after each: %s)', (c
     expect(rows.map((r) => [r.key, r.version, r.body.price])).toEqual([['product:2', 2, 13]]);
   });
 
+  it('a product already told gone counts no more: neither for the push gate nor as a change', async () => {
+    // 1 of 6 gone (17 %), then 1 more of the 5 left (20 %): each within the default FEED_MAX_DROP.
+    await h.db.pool.query("delete from store.products where id = '2'");
+    const first = await sync();
+    expect(first.status).toBe('published');
+    await h.db.pool.query("delete from store.products where id = '5'");
+    const second = await sync();
+    expect(second.status).toBe('published');
+    expect(second.changes).toMatchObject({ unavailable: 1 });
+    const third = await sync();
+    expect(third.changes).toMatchObject({ unavailable: 0, enqueued: 0, changed: 0 });
+  });
+
   it('the push gate refuses a sync that would make more than FEED_MAX_DROP of the known products unavailable', async () => {
     // 3 of 6 products turn invalid: the feed loses 50 % and so would Retail Rocket.
     await h.db.pool.query("update store.products set url = 'nope' where id in ('1', '2', '5')");
