@@ -166,11 +166,10 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         left join rr_sync.catalog_items_delta d on d.product_id = s.product_id
         left join rr_sync.catalog_items_base b on b.product_id = s.product_id and d.product_id is null
        order by s.product_id`);
-    let msFetch = 0;
-    let msEnqueue = 0;
-    for (;;) {
-      const tFetch = performance.now();
-      const { rows } = await db.query<{
+    // Pipelined on the one connection: the server reads the next batch, and writes the previous
+    // one to the outbox, while this process compares the current one. (Waits are timed.)
+    const fetchBatch = () => {
+      const q = db.query<{
         product_id: string;
         change: string;
         group_id: string | null;
@@ -179,8 +178,19 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         old_gone: boolean | null;
         old_group_id: string | null;
       }>(`fetch ${FETCH} from stage_cur`);
+      q.catch(() => undefined); // awaited below; a failure while this batch is compared is not unhandled
+      return q;
+    };
+    let nextRows = fetchBatch();
+    let enqueuing: Promise<void> = Promise.resolve();
+    let msFetch = 0;
+    let msEnqueue = 0;
+    for (;;) {
+      const tFetch = performance.now();
+      const { rows } = await nextRows;
       msFetch += performance.now() - tFetch;
       if (rows.length === 0) break;
+      nextRows = fetchBatch();
       const batch: Pending[] = [];
       for (const r of rows) {
         const next = r.body ? (JSON.parse(r.body) as IndexedProduct) : null;
@@ -253,9 +263,16 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         toSend = batch.filter((i) => !known.get(i.key)?.has(i.hash));
       }
       const tEnqueue = performance.now();
-      counts.enqueued += await enqueue(db, withRun(toSend, opts.runId));
+      await enqueuing;
       msEnqueue += performance.now() - tEnqueue;
+      enqueuing = enqueue(db, withRun(toSend, opts.runId)).then((n) => {
+        counts.enqueued += n;
+      });
+      enqueuing.catch(() => undefined); // awaited next round or below
     }
+    const tEnqueue = performance.now();
+    await enqueuing;
+    msEnqueue += performance.now() - tEnqueue;
     await db.query('close stage_cur');
     const msItems = Math.round(performance.now() - t0);
 

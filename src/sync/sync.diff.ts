@@ -157,8 +157,9 @@ export class DiffSink implements OfferSink {
     await this.stage.open();
     this.streamClient = await this.state.connect();
     this.deltaClient = await this.state.connect();
-    // gone as a boolean: COPY writes it as t / f (a ::text cast would write true / false).
-    const columns = 'product_id, digest, gone, group_id';
+    // gone as a boolean: COPY writes it as t / f (a ::text cast would write true / false). The
+    // group of a gone product is read again when it is applied: not streamed.
+    const columns = 'product_id, digest, gone';
     this.cursor = new OverlayCursor(
       new RowCursor(
         copyStream(
@@ -209,7 +210,7 @@ export class DiffSink implements OfferSink {
       productId: row[0] as string,
       change: 'gone',
       digest: null,
-      groupId: row[3],
+      groupId: null, // the apply step takes it from the state (old_group_id)
       available: null,
       categoryIds: null,
       stockIds: null,
