@@ -18,6 +18,12 @@ ALTER INDEX rr_sync.catalog_items_pkey RENAME TO catalog_items_base_pkey;
 ALTER INDEX rr_sync.catalog_items_group_idx RENAME TO catalog_items_base_group_idx;
 ALTER INDEX rr_sync.catalog_items_stock_idx RENAME TO catalog_items_base_stock_idx;
 
+-- Every sync streams (product_id, digest, gone) of every product: from this index, by an index-only
+-- scan once the base is vacuumed (it is written only in bulk, and the sync that writes it vacuums
+-- it), that is ~70 MB read at 1M products instead of the 1.6 GB heap. Its digest makes a
+-- compaction's updates non-HOT, which a compaction, rare and touching most pages anyway, can afford.
+CREATE INDEX catalog_items_base_stream_idx ON rr_sync.catalog_items_base (product_id) INCLUDE (digest, gone);
+
 CREATE TABLE rr_sync.catalog_items_delta (
   product_id   text COLLATE "C" PRIMARY KEY,
   group_id     text,
