@@ -425,13 +425,23 @@ async function applyGroups(
         group by group_id order by group_id`,
     [opts.full, [...dirty]],
   );
-  for (;;) {
-    const { rows } = await db.query<{
+  // Pipelined like the items: the next batch is fetched, and this one's predecessor enqueued, while
+  // this one is built.
+  const fetchGroups = () => {
+    const q = db.query<{
       group_id: string;
       live: ProductBody[] | null;
       all_members: ProductBody[];
     }>(`fetch ${FETCH} from group_cur`);
+    q.catch(() => undefined); // awaited below
+    return q;
+  };
+  let nextRows = fetchGroups();
+  let enqueuing: Promise<void> = Promise.resolve();
+  for (;;) {
+    const { rows } = await nextRows;
     if (rows.length === 0) break;
+    nextRows = fetchGroups();
     const items: Pending[] = rows.map((r) => {
       const members = r.live ?? r.all_members.map((m) => unavailable(m));
       const body = groupRecord(r.group_id, members);
@@ -459,9 +469,13 @@ async function applyGroups(
       else counts.changed++;
       await report.line({ key: i.key, kind: i.change, fields: ['products'] });
     }
-    const n = await enqueue(db, withRun(toSend, opts.runId));
-    counts.enqueued += n;
-    counts.groupsEnqueued += n;
+    await enqueuing;
+    enqueuing = enqueue(db, withRun(toSend, opts.runId)).then((n) => {
+      counts.enqueued += n;
+      counts.groupsEnqueued += n;
+    });
+    enqueuing.catch(() => undefined); // awaited next round or below
   }
+  await enqueuing;
   await db.query('close group_cur');
 }
