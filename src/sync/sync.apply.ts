@@ -165,10 +165,11 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         left join rr_sync.catalog_items_delta d on d.product_id = s.product_id
         left join rr_sync.catalog_items_base b on b.product_id = s.product_id and d.product_id is null
        order by s.product_id`);
-    // Pipelined on the one connection: the server reads the next batch, and writes the previous
-    // one to the outbox, while this process compares the current one. (Waits are timed.)
-    const fetchBatch = () => {
-      const q = db.query<{
+    // The outbox writes of one batch run on the server while this process compares the next one.
+    // One statement at a time on the connection (a pg client must not be given a query while
+    // another runs): the next batch is fetched once the previous write is done. (Waits are timed.)
+    const fetchBatch = () =>
+      db.query<{
         product_id: string;
         change: string;
         group_id: string | null;
@@ -177,96 +178,98 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         old_gone: boolean | null;
         old_group_id: string | null;
       }>(`fetch ${FETCH} from stage_cur`);
-      q.catch(() => undefined); // awaited below; a failure while this batch is compared is not unhandled
-      return q;
-    };
-    let nextRows = fetchBatch();
     let enqueuing: Promise<void> = Promise.resolve();
     let msFetch = 0;
     let msEnqueue = 0;
-    for (;;) {
-      const tFetch = performance.now();
-      const { rows } = await nextRows;
-      msFetch += performance.now() - tFetch;
-      if (rows.length === 0) break;
-      nextRows = fetchBatch();
-      const batch: Pending[] = [];
-      for (const r of rows) {
-        const next = r.body ? (JSON.parse(r.body) as IndexedProduct) : null;
-        const prev = r.old_body ? (JSON.parse(r.old_body) as IndexedProduct) : null;
-        if (r.group_id) dirtyGroups.add(r.group_id);
-        if (r.old_group_id) dirtyGroups.add(r.old_group_id);
-        const after = next ? itemsOf(next) : [];
-        // A product told gone was last given as unavailable: that is what it is compared with.
-        const prevItems = prev ? itemsOf(prev) : [];
-        const before = new Map(
-          prevItems.map((i) => [i.key, r.old_gone ? { ...i, body: unavailable(i.body) } : i]),
-        );
-        for (const item of after) {
-          const old = before.get(item.key);
-          before.delete(item.key);
-          if (opts.baseline) {
-            counts.new++;
-            continue;
+    let tFetch = performance.now();
+    let { rows } = await fetchBatch();
+    msFetch += performance.now() - tFetch;
+    try {
+      while (rows.length > 0) {
+        const batch: Pending[] = [];
+        for (const r of rows) {
+          const next = r.body ? (JSON.parse(r.body) as IndexedProduct) : null;
+          const prev = r.old_body ? (JSON.parse(r.old_body) as IndexedProduct) : null;
+          if (r.group_id) dirtyGroups.add(r.group_id);
+          if (r.old_group_id) dirtyGroups.add(r.old_group_id);
+          const after = next ? itemsOf(next) : [];
+          // A product told gone was last given as unavailable: that is what it is compared with.
+          const prevItems = prev ? itemsOf(prev) : [];
+          const before = new Map(
+            prevItems.map((i) => [i.key, r.old_gone ? { ...i, body: unavailable(i.body) } : i]),
+          );
+          for (const item of after) {
+            const old = before.get(item.key);
+            before.delete(item.key);
+            if (opts.baseline) {
+              counts.new++;
+              continue;
+            }
+            const same = old !== undefined && sameJson(old.body, item.body);
+            if (same && !opts.full) {
+              counts.unchanged++;
+              continue;
+            }
+            if (same) counts.unchanged++;
+            else if (old) counts.changed++;
+            else counts.new++;
+            batch.push({
+              key: item.key,
+              kind: item.kind,
+              itemId: r.product_id,
+              stockId: item.stockId,
+              body: item.body,
+              hash: recordHash(item.body),
+              change: same ? 'resync' : old ? 'changed' : 'new',
+            });
+            await report.line({
+              key: item.key,
+              kind: same ? 'resync' : old ? 'changed' : 'new',
+              fields: changedFields(old?.body, item.body),
+            });
           }
-          const same = old !== undefined && sameJson(old.body, item.body);
-          if (same && !opts.full) {
-            counts.unchanged++;
-            continue;
+          // Items Retail Rocket has that this pass no longer carries: the product left, became
+          // invalid, or lost a stock. The Product API has no delete: they are pushed as unavailable.
+          for (const old of before.values()) {
+            if (r.old_gone) continue; // told already
+            counts.unavailable++;
+            if (opts.baseline) continue;
+            const body = unavailable(old.body);
+            batch.push({
+              key: old.key,
+              kind: old.kind,
+              itemId: r.product_id,
+              stockId: old.stockId,
+              body,
+              hash: recordHash(body),
+              change: 'unavailable',
+            });
+            await report.line({ key: old.key, kind: 'unavailable', fields: ['isAvailable'] });
           }
-          if (same) counts.unchanged++;
-          else if (old) counts.changed++;
-          else counts.new++;
-          batch.push({
-            key: item.key,
-            kind: item.kind,
-            itemId: r.product_id,
-            stockId: item.stockId,
-            body: item.body,
-            hash: recordHash(item.body),
-            change: same ? 'resync' : old ? 'changed' : 'new',
-          });
-          await report.line({
-            key: item.key,
-            kind: same ? 'resync' : old ? 'changed' : 'new',
-            fields: changedFields(old?.body, item.body),
-          });
         }
-        // Items Retail Rocket has that this pass no longer carries: the product left, became
-        // invalid, or lost a stock. The Product API has no delete: they are pushed as unavailable.
-        for (const old of before.values()) {
-          if (r.old_gone) continue; // told already
-          counts.unavailable++;
-          if (opts.baseline) continue;
-          const body = unavailable(old.body);
-          batch.push({
-            key: old.key,
-            kind: old.kind,
-            itemId: r.product_id,
-            stockId: old.stockId,
-            body,
-            hash: recordHash(body),
-            change: 'unavailable',
-          });
-          await report.line({ key: old.key, kind: 'unavailable', fields: ['isAvailable'] });
+        const tEnqueue = performance.now();
+        await enqueuing;
+        msEnqueue += performance.now() - tEnqueue;
+        let toSend = batch;
+        if (opts.full && batch.length > 0) {
+          const known = await knownHashes(
+            db,
+            batch.map((i) => i.key),
+            resyncSince,
+          );
+          toSend = batch.filter((i) => !known.get(i.key)?.has(i.hash));
         }
+        tFetch = performance.now();
+        ({ rows } = await fetchBatch());
+        msFetch += performance.now() - tFetch;
+        enqueuing = enqueue(db, withRun(toSend, opts.runId)).then((n) => {
+          counts.enqueued += n;
+        });
+        enqueuing.catch(() => undefined); // awaited next round or below
       }
-      let toSend = batch;
-      if (opts.full && batch.length > 0) {
-        const known = await knownHashes(
-          db,
-          batch.map((i) => i.key),
-          resyncSince,
-        );
-        toSend = batch.filter((i) => !known.get(i.key)?.has(i.hash));
-      }
-      const tEnqueue = performance.now();
-      await enqueuing;
-      msEnqueue += performance.now() - tEnqueue;
-      enqueuing = enqueue(db, withRun(toSend, opts.runId)).then((n) => {
-        counts.enqueued += n;
-      });
-      enqueuing.catch(() => undefined); // awaited next round or below
+    } catch (err) {
+      await enqueuing.catch(() => undefined); // the rollback waits for the write under way
+      throw err;
     }
     const tEnqueue = performance.now();
     await enqueuing;
@@ -425,56 +428,55 @@ async function applyGroups(
         group by group_id order by group_id`,
     [opts.full, [...dirty]],
   );
-  // Pipelined like the items: the next batch is fetched, and this one's predecessor enqueued, while
-  // this one is built.
-  const fetchGroups = () => {
-    const q = db.query<{
+  // Like the items: the outbox writes of one batch run while the next one is built.
+  const fetchGroups = () =>
+    db.query<{
       group_id: string;
       live: ProductBody[] | null;
       all_members: ProductBody[];
     }>(`fetch ${FETCH} from group_cur`);
-    q.catch(() => undefined); // awaited below
-    return q;
-  };
-  let nextRows = fetchGroups();
   let enqueuing: Promise<void> = Promise.resolve();
-  for (;;) {
-    const { rows } = await nextRows;
-    if (rows.length === 0) break;
-    nextRows = fetchGroups();
-    const items: Pending[] = rows.map((r) => {
-      const members = r.live ?? r.all_members.map((m) => unavailable(m));
-      const body = groupRecord(r.group_id, members);
-      return {
-        key: itemKey.group(r.group_id),
-        kind: 'group',
-        itemId: r.group_id,
-        stockId: null,
-        body,
-        hash: recordHash(body),
-        change: opts.full ? 'resync' : r.live ? 'changed' : 'unavailable',
-      };
-    });
-    // A group is pushed when its record differs from the last one pushed (or pending).
-    const known = await knownHashes(
-      db,
-      items.map((i) => i.key),
-      opts.full ? resyncSince : null,
-    );
-    const toSend = items.filter((i) => !known.get(i.key)?.has(i.hash));
-    for (const i of toSend) {
-      if (i.change === 'changed' && !known.has(i.key)) i.change = 'new';
-      if (i.change === 'new') counts.new++;
-      else if (i.change === 'unavailable') counts.unavailable++;
-      else counts.changed++;
-      await report.line({ key: i.key, kind: i.change, fields: ['products'] });
+  let { rows } = await fetchGroups();
+  try {
+    while (rows.length > 0) {
+      const items: Pending[] = rows.map((r) => {
+        const members = r.live ?? r.all_members.map((m) => unavailable(m));
+        const body = groupRecord(r.group_id, members);
+        return {
+          key: itemKey.group(r.group_id),
+          kind: 'group',
+          itemId: r.group_id,
+          stockId: null,
+          body,
+          hash: recordHash(body),
+          change: opts.full ? 'resync' : r.live ? 'changed' : 'unavailable',
+        };
+      });
+      await enqueuing;
+      // A group is pushed when its record differs from the last one pushed (or pending).
+      const known = await knownHashes(
+        db,
+        items.map((i) => i.key),
+        opts.full ? resyncSince : null,
+      );
+      const toSend = items.filter((i) => !known.get(i.key)?.has(i.hash));
+      for (const i of toSend) {
+        if (i.change === 'changed' && !known.has(i.key)) i.change = 'new';
+        if (i.change === 'new') counts.new++;
+        else if (i.change === 'unavailable') counts.unavailable++;
+        else counts.changed++;
+        await report.line({ key: i.key, kind: i.change, fields: ['products'] });
+      }
+      ({ rows } = await fetchGroups());
+      enqueuing = enqueue(db, withRun(toSend, opts.runId)).then((n) => {
+        counts.enqueued += n;
+        counts.groupsEnqueued += n;
+      });
+      enqueuing.catch(() => undefined); // awaited next round or below
     }
-    await enqueuing;
-    enqueuing = enqueue(db, withRun(toSend, opts.runId)).then((n) => {
-      counts.enqueued += n;
-      counts.groupsEnqueued += n;
-    });
-    enqueuing.catch(() => undefined); // awaited next round or below
+  } catch (err) {
+    await enqueuing.catch(() => undefined); // the rollback waits for the write under way
+    throw err;
   }
   await enqueuing;
   await db.query('close group_cur');
