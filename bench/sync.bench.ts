@@ -194,6 +194,8 @@ async function child(kind: 'feed' | 'sync', feeds: string): Promise<ChildResult>
     console.error(r.stderr);
     process.exit(1);
   }
+  // A run that works but warns (e.g. a deprecated use of a library) should still be seen.
+  for (const line of r.stderr.split('\n')) if (/warning/i.test(line)) console.error(`  ${kind}: ${line}`);
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   const after = await lsn();
   return { ...out, wal: await walSince(before), share: await walShare(before, after) };
