@@ -32,9 +32,10 @@ export async function openDatabases(config: Config, logger: Logger): Promise<Dat
     logger.info({ database: describeDatabase(url) }, 'no DATABASE_URL set: using the embedded PostgreSQL');
   }
   try {
-    // A sync run holds up to six at once: lock, two snapshot readers, state stream and stage, history.
+    // A sync run holds up to seven at once: lock, two snapshot readers, the state's two streams (base
+    // and delta) and stage, history.
     const catalog = await connect(url, { max: 10 });
-    const state = config.stateDatabaseUrl ? await connect(config.stateDatabaseUrl) : catalog;
+    const state = config.stateDatabaseUrl ? await connect(config.stateDatabaseUrl, { max: 8 }) : catalog;
     return {
       catalog,
       state,

@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { rename, rm } from 'node:fs/promises';
@@ -10,7 +9,7 @@ import { itemKey, type ItemKind } from './sync.contracts.ts';
 import {
   groupRecord,
   recordHash,
-  stableJson,
+  sameJson,
   stockRecord,
   unavailable,
   type IndexedProduct,
@@ -38,6 +37,8 @@ export interface ApplyOptions {
   logger?: Logger;
   /** Set when the category paths changed: recorded with the state. */
   categoryPaths: ReadonlyMap<string, string> | null;
+  /** Rows of the state before this run (the pass streamed them): sizes the delta. */
+  stateRows: number;
 }
 
 const FETCH = 500;
@@ -69,7 +70,7 @@ function changedFields(before: object | undefined, after: object): string[] {
   const a = before as Record<string, unknown>;
   const b = after as Record<string, unknown>;
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].filter((k) => stableJson(a[k] ?? null) !== stableJson(b[k] ?? null)).sort();
+  return [...keys].filter((k) => !sameJson(a[k] ?? null, b[k] ?? null)).sort();
 }
 
 class DiffReport {
@@ -159,13 +160,22 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         resyncSince = ins.rows[0].started_at;
       }
     }
+    // A temporary table is never analyzed by autovacuum: without its size the planner guesses.
+    await db.query('analyze sync_stage (product_id, change)');
+    // The index as Retail Rocket has it: the delta's row over the base's (see catalog_items).
     await db.query(`declare stage_cur no scroll cursor for
       select s.product_id, s.change, s.group_id, s.body::text as body,
-             c.body::text as old_body, c.gone as old_gone, c.group_id as old_group_id
-        from sync_stage s left join rr_sync.catalog_items c using (product_id)
+             coalesce(d.body, b.body)::text as old_body, coalesce(d.gone, b.gone) as old_gone,
+             case when d.product_id is null then b.group_id else d.group_id end as old_group_id
+        from sync_stage s
+        left join rr_sync.catalog_items_delta d on d.product_id = s.product_id
+        left join rr_sync.catalog_items_base b on b.product_id = s.product_id and d.product_id is null
        order by s.product_id`);
-    for (;;) {
-      const { rows } = await db.query<{
+    // The outbox writes of one batch run on the server while this process compares the next one.
+    // One statement at a time on the connection (a pg client must not be given a query while
+    // another runs): the next batch is fetched once the previous write is done. (Waits are timed.)
+    const fetchBatch = () =>
+      db.query<{
         product_id: string;
         change: string;
         group_id: string | null;
@@ -174,86 +184,112 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
         old_gone: boolean | null;
         old_group_id: string | null;
       }>(`fetch ${FETCH} from stage_cur`);
-      if (rows.length === 0) break;
-      const batch: Pending[] = [];
-      for (const r of rows) {
-        const next = r.body ? (JSON.parse(r.body) as IndexedProduct) : null;
-        const prev = r.old_body ? (JSON.parse(r.old_body) as IndexedProduct) : null;
-        if (r.group_id) dirtyGroups.add(r.group_id);
-        if (r.old_group_id) dirtyGroups.add(r.old_group_id);
-        const after = next ? itemsOf(next) : [];
-        // A product told gone was last given as unavailable: that is what it is compared with.
-        const prevItems = prev ? itemsOf(prev) : [];
-        const before = new Map(
-          prevItems.map((i) => [i.key, r.old_gone ? { ...i, body: unavailable(i.body) } : i]),
-        );
-        for (const item of after) {
-          const old = before.get(item.key);
-          before.delete(item.key);
-          if (opts.baseline) {
-            counts.new++;
-            continue;
+    let enqueuing: Promise<void> = Promise.resolve();
+    let msFetch = 0;
+    let msEnqueue = 0;
+    let tFetch = performance.now();
+    let { rows } = await fetchBatch();
+    msFetch += performance.now() - tFetch;
+    try {
+      while (rows.length > 0) {
+        const batch: Pending[] = [];
+        for (const r of rows) {
+          const next = r.body ? (JSON.parse(r.body) as IndexedProduct) : null;
+          const prev = r.old_body ? (JSON.parse(r.old_body) as IndexedProduct) : null;
+          if (r.group_id) dirtyGroups.add(r.group_id);
+          if (r.old_group_id) dirtyGroups.add(r.old_group_id);
+          const after = next ? itemsOf(next) : [];
+          // A product told gone was last given as unavailable: that is what it is compared with.
+          const prevItems = prev ? itemsOf(prev) : [];
+          const before = new Map(
+            prevItems.map((i) => [i.key, r.old_gone ? { ...i, body: unavailable(i.body) } : i]),
+          );
+          for (const item of after) {
+            const old = before.get(item.key);
+            before.delete(item.key);
+            if (opts.baseline) {
+              counts.new++;
+              continue;
+            }
+            const same = old !== undefined && sameJson(old.body, item.body);
+            if (same && !opts.full) {
+              counts.unchanged++;
+              continue;
+            }
+            if (same) counts.unchanged++;
+            else if (old) counts.changed++;
+            else counts.new++;
+            batch.push({
+              key: item.key,
+              kind: item.kind,
+              itemId: r.product_id,
+              stockId: item.stockId,
+              body: item.body,
+              hash: recordHash(item.body),
+              change: same ? 'resync' : old ? 'changed' : 'new',
+            });
+            await report.line({
+              key: item.key,
+              kind: same ? 'resync' : old ? 'changed' : 'new',
+              fields: changedFields(old?.body, item.body),
+            });
           }
-          const json = stableJson(item.body);
-          const same = old !== undefined && stableJson(old.body) === json;
-          if (same && !opts.full) {
-            counts.unchanged++;
-            continue;
+          // Items Retail Rocket has that this pass no longer carries: the product left, became
+          // invalid, or lost a stock. The Product API has no delete: they are pushed as unavailable.
+          for (const old of before.values()) {
+            if (r.old_gone) continue; // told already
+            counts.unavailable++;
+            if (opts.baseline) continue;
+            const body = unavailable(old.body);
+            batch.push({
+              key: old.key,
+              kind: old.kind,
+              itemId: r.product_id,
+              stockId: old.stockId,
+              body,
+              hash: recordHash(body),
+              change: 'unavailable',
+            });
+            await report.line({ key: old.key, kind: 'unavailable', fields: ['isAvailable'] });
           }
-          if (same) counts.unchanged++;
-          else if (old) counts.changed++;
-          else counts.new++;
-          batch.push({
-            key: item.key,
-            kind: item.kind,
-            itemId: r.product_id,
-            stockId: item.stockId,
-            body: item.body,
-            hash: hash('sha1', json),
-            change: same ? 'resync' : old ? 'changed' : 'new',
-          });
-          await report.line({
-            key: item.key,
-            kind: same ? 'resync' : old ? 'changed' : 'new',
-            fields: changedFields(old?.body, item.body),
-          });
         }
-        // Items Retail Rocket has that this pass no longer carries: the product left, became
-        // invalid, or lost a stock. The Product API has no delete: they are pushed as unavailable.
-        for (const old of before.values()) {
-          if (r.old_gone) continue; // told already
-          counts.unavailable++;
-          if (opts.baseline) continue;
-          const body = unavailable(old.body);
-          batch.push({
-            key: old.key,
-            kind: old.kind,
-            itemId: r.product_id,
-            stockId: old.stockId,
-            body,
-            hash: recordHash(body),
-            change: 'unavailable',
-          });
-          await report.line({ key: old.key, kind: 'unavailable', fields: ['isAvailable'] });
+        const tEnqueue = performance.now();
+        await enqueuing;
+        msEnqueue += performance.now() - tEnqueue;
+        let toSend = batch;
+        if (opts.full && batch.length > 0) {
+          const known = await knownHashes(
+            db,
+            batch.map((i) => i.key),
+            resyncSince,
+          );
+          toSend = batch.filter((i) => !known.get(i.key)?.has(i.hash));
         }
+        tFetch = performance.now();
+        ({ rows } = await fetchBatch());
+        msFetch += performance.now() - tFetch;
+        enqueuing = enqueue(db, withRun(toSend, opts.runId)).then((n) => {
+          counts.enqueued += n;
+        });
+        enqueuing.catch(() => undefined); // awaited next round or below
       }
-      let toSend = batch;
-      if (opts.full && batch.length > 0) {
-        const known = await knownHashes(
-          db,
-          batch.map((i) => i.key),
-          resyncSince,
-        );
-        toSend = batch.filter((i) => !known.get(i.key)?.has(i.hash));
-      }
-      counts.enqueued += await enqueue(db, withRun(toSend, opts.runId));
+    } catch (err) {
+      await enqueuing.catch(() => undefined); // the rollback waits for the write under way
+      throw err;
     }
+    const tEnqueue = performance.now();
+    await enqueuing;
+    msEnqueue += performance.now() - tEnqueue;
     await db.query('close stage_cur');
     const msItems = Math.round(performance.now() - t0);
 
-    // The new state: what the published feed (and this run's pushes) give Retail Rocket.
+    // The new state: what the published feed (and this run's pushes) give Retail Rocket. A sync
+    // writes its changes to the delta (see migrations/0003_catalog_delta.sql); the first sync and a
+    // full resync, which write every product, go to the base.
+    const bulk = opts.baseline || opts.full;
+    if (bulk) await compact(db);
     await db.query(
-      `insert into rr_sync.catalog_items as c
+      `insert into rr_sync.${bulk ? 'catalog_items_base' : 'catalog_items_delta'} as c
          (product_id, group_id, digest, available, gone, category_ids, stock_ids, body, source, run_id, updated_at)
        select product_id, group_id, digest, available, false,
               array(select jsonb_array_elements_text(category_ids)), array(select jsonb_array_elements_text(stock_ids)),
@@ -266,12 +302,29 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
       [opts.runId, opts.full ? 'resync' : 'feed'],
     );
     await db.query(
-      `update rr_sync.catalog_items c
-          set gone = true, available = false, digest = 'gone', run_id = $1, updated_at = now(),
-              body = jsonb_set(c.body, '{product,isAvailable}', 'false')
-         from sync_stage s where s.product_id = c.product_id and s.change = 'gone'`,
+      `insert into rr_sync.${bulk ? 'catalog_items_base' : 'catalog_items_delta'} as c
+         (product_id, group_id, digest, available, gone, category_ids, stock_ids, body, source, run_id, updated_at)
+       select i.product_id, i.group_id, 'gone', false, true, i.category_ids, i.stock_ids,
+              jsonb_set(i.body, '{product,isAvailable}', 'false'), i.source, $1, now()
+         from sync_stage s
+         cross join lateral (
+           select product_id, group_id, category_ids, stock_ids, body, source
+             from rr_sync.catalog_items_delta d where d.product_id = s.product_id
+           union all
+           select product_id, group_id, category_ids, stock_ids, body, source
+             from rr_sync.catalog_items_base b where b.product_id = s.product_id
+           limit 1) i
+        where s.change = 'gone'
+       on conflict (product_id) do update
+         set gone = true, available = false, digest = 'gone', run_id = $1, updated_at = now(), body = excluded.body`,
       [opts.runId],
     );
+    const deltaRows = bulk ? 0 : await countDelta(db);
+    const compacted = !bulk && deltaRows > Math.max(compaction.minRows, opts.stateRows * compaction.ratio);
+    if (compacted) await compact(db);
+    // Statistics for the next reads (the group query below, the storefront). ANALYZE samples: cheap.
+    // (The base, when written, is vacuumed and analyzed after the commit.)
+    await db.query('analyze rr_sync.catalog_items_delta');
 
     if (opts.categoryPaths) {
       const paths = opts.categoryPaths;
@@ -286,9 +339,13 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
     opts.logger?.info(
       {
         msItems,
+        msFetch: Math.round(msFetch),
+        msEnqueue: Math.round(msEnqueue),
         msState,
         msGroups: Math.round(performance.now() - t0) - msItems - msState,
         groups: dirtyGroups.size,
+        deltaRows,
+        compacted,
       },
       'sync changes applied',
     );
@@ -299,6 +356,7 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
     } else {
       await db.query('commit');
       committed = true;
+      if (bulk || compacted) await vacuumBase(db, opts.logger);
     }
     return counts;
   } catch (err) {
@@ -306,6 +364,55 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
     await report.abort();
     throw err;
   }
+}
+
+/**
+ * The delta is folded into the base once it holds more than `ratio` of the products the state
+ * knows, and more than `minRows`: a compaction rewrites each base page it touches once for all the
+ * changes on it, while a bigger delta makes every sync's state stream longer. (Tests set both to 0
+ * to compact after every sync.)
+ */
+export const compaction = { ratio: 0.2, minRows: 1000 };
+
+async function countDelta(db: pg.PoolClient): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    'select count(*)::int as n from rr_sync.catalog_items_delta',
+  );
+  return rows[0].n;
+}
+
+/**
+ * After the base was written in bulk: VACUUM sets its visibility map, so that the next syncs stream
+ * the state from catalog_items_base_stream_idx alone (an index-only scan), and ANALYZE gives the
+ * planner its size. Not in the transaction (VACUUM cannot be); a failure only costs speed.
+ */
+async function vacuumBase(db: pg.PoolClient, logger?: Logger): Promise<void> {
+  const t0 = performance.now();
+  try {
+    await db.query('vacuum (analyze) rr_sync.catalog_items_base');
+    logger?.info({ ms: Math.round(performance.now() - t0) }, 'sync state base vacuumed');
+  } catch (err) {
+    logger?.warn(
+      { err: (err as Error).message },
+      'could not vacuum the sync state base: the next sync reads it slower',
+    );
+  }
+}
+
+/** Fold the delta into the base (in the caller's transaction). */
+async function compact(db: pg.PoolClient): Promise<void> {
+  await db.query(
+    `insert into rr_sync.catalog_items_base as c
+       (product_id, group_id, digest, available, gone, category_ids, stock_ids, body, source, run_id, updated_at)
+     select product_id, group_id, digest, available, gone, category_ids, stock_ids, body, source, run_id, updated_at
+       from rr_sync.catalog_items_delta
+     on conflict (product_id) do update
+       set group_id = excluded.group_id, digest = excluded.digest, available = excluded.available,
+           gone = excluded.gone, category_ids = excluded.category_ids, stock_ids = excluded.stock_ids,
+           body = excluded.body, source = excluded.source, run_id = excluded.run_id, updated_at = excluded.updated_at`,
+  );
+  // Not DELETE: TRUNCATE writes no WAL per row. Its lock holds readers of the index until commit.
+  await db.query('truncate rr_sync.catalog_items_delta');
 }
 
 /** Rebuild the productsgroup record of every touched group (every group on a full resync). */
@@ -327,43 +434,56 @@ async function applyGroups(
         group by group_id order by group_id`,
     [opts.full, [...dirty]],
   );
-  for (;;) {
-    const { rows } = await db.query<{
+  // Like the items: the outbox writes of one batch run while the next one is built.
+  const fetchGroups = () =>
+    db.query<{
       group_id: string;
       live: ProductBody[] | null;
       all_members: ProductBody[];
     }>(`fetch ${FETCH} from group_cur`);
-    if (rows.length === 0) break;
-    const items: Pending[] = rows.map((r) => {
-      const members = r.live ?? r.all_members.map((m) => unavailable(m));
-      const body = groupRecord(r.group_id, members);
-      return {
-        key: itemKey.group(r.group_id),
-        kind: 'group',
-        itemId: r.group_id,
-        stockId: null,
-        body,
-        hash: recordHash(body),
-        change: opts.full ? 'resync' : r.live ? 'changed' : 'unavailable',
-      };
-    });
-    // A group is pushed when its record differs from the last one pushed (or pending).
-    const known = await knownHashes(
-      db,
-      items.map((i) => i.key),
-      opts.full ? resyncSince : null,
-    );
-    const toSend = items.filter((i) => !known.get(i.key)?.has(i.hash));
-    for (const i of toSend) {
-      if (i.change === 'changed' && !known.has(i.key)) i.change = 'new';
-      if (i.change === 'new') counts.new++;
-      else if (i.change === 'unavailable') counts.unavailable++;
-      else counts.changed++;
-      await report.line({ key: i.key, kind: i.change, fields: ['products'] });
+  let enqueuing: Promise<void> = Promise.resolve();
+  let { rows } = await fetchGroups();
+  try {
+    while (rows.length > 0) {
+      const items: Pending[] = rows.map((r) => {
+        const members = r.live ?? r.all_members.map((m) => unavailable(m));
+        const body = groupRecord(r.group_id, members);
+        return {
+          key: itemKey.group(r.group_id),
+          kind: 'group',
+          itemId: r.group_id,
+          stockId: null,
+          body,
+          hash: recordHash(body),
+          change: opts.full ? 'resync' : r.live ? 'changed' : 'unavailable',
+        };
+      });
+      await enqueuing;
+      // A group is pushed when its record differs from the last one pushed (or pending).
+      const known = await knownHashes(
+        db,
+        items.map((i) => i.key),
+        opts.full ? resyncSince : null,
+      );
+      const toSend = items.filter((i) => !known.get(i.key)?.has(i.hash));
+      for (const i of toSend) {
+        if (i.change === 'changed' && !known.has(i.key)) i.change = 'new';
+        if (i.change === 'new') counts.new++;
+        else if (i.change === 'unavailable') counts.unavailable++;
+        else counts.changed++;
+        await report.line({ key: i.key, kind: i.change, fields: ['products'] });
+      }
+      ({ rows } = await fetchGroups());
+      enqueuing = enqueue(db, withRun(toSend, opts.runId)).then((n) => {
+        counts.enqueued += n;
+        counts.groupsEnqueued += n;
+      });
+      enqueuing.catch(() => undefined); // awaited next round or below
     }
-    const n = await enqueue(db, withRun(toSend, opts.runId));
-    counts.enqueued += n;
-    counts.groupsEnqueued += n;
+  } catch (err) {
+    await enqueuing.catch(() => undefined); // the rollback waits for the write under way
+    throw err;
   }
+  await enqueuing;
   await db.query('close group_cur');
 }

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type pg from 'pg';
 import { copyStream, RowCursor } from '../catalog/catalog.reader.ts';
+import type { CopyRow } from '../catalog/copy-text.ts';
 import type { OfferSink, PassStart } from '../pipeline/catalog.pass.ts';
 import type { Offer } from '../validation/product.validator.ts';
 import { categoryPaths } from './category.paths.ts';
@@ -24,6 +25,65 @@ export interface DiffCounts {
 }
 
 /**
+ * The state as Retail Rocket has it, in id order: the base's rows with the delta's rows laid over
+ * them (a delta row replaces the base row of the same product; see migrations/0003). Two ordered
+ * COPY streams merged here, as the database would only merge them after sorting the whole union.
+ * Same interface as RowCursor: synchronous while both sides have a batch at hand.
+ */
+export class OverlayCursor {
+  private baseDone = false;
+  private deltaDone = false;
+  /** The current row; undefined until worked out, null once both sides are exhausted. */
+  private row: CopyRow | null | undefined;
+  private fromDelta = false;
+
+  constructor(
+    private readonly base: RowCursor,
+    private readonly delta: RowCursor,
+  ) {}
+
+  /** Works out the current row from the buffered heads; false when a side must load first. */
+  private settle(): boolean {
+    for (;;) {
+      if (!this.baseDone && !this.base.hasBuffered()) return false;
+      if (!this.deltaDone && !this.delta.hasBuffered()) return false;
+      const b = this.baseDone ? null : this.base.current();
+      const d = this.deltaDone ? null : this.delta.current();
+      if (b && d && b[0] === d[0]) {
+        this.base.advance(); // replaced by the delta's row
+        continue;
+      }
+      this.fromDelta = d !== null && (b === null || (d[0] as string) < (b[0] as string));
+      this.row = this.fromDelta ? d : b;
+      return true;
+    }
+  }
+
+  async ready(): Promise<boolean> {
+    while (this.row === undefined && !this.settle()) {
+      if (!this.baseDone && !this.base.hasBuffered()) this.baseDone = !(await this.base.ready());
+      if (!this.deltaDone && !this.delta.hasBuffered()) this.deltaDone = !(await this.delta.ready());
+    }
+    return this.row !== null;
+  }
+
+  hasBuffered(): boolean {
+    if (this.row === undefined && !this.settle()) return false;
+    return this.row !== null;
+  }
+
+  current(): CopyRow {
+    return this.row as CopyRow;
+  }
+
+  advance(): void {
+    if (this.fromDelta) this.delta.advance();
+    else this.base.advance();
+    this.row = undefined;
+  }
+}
+
+/**
  * The change detector, as a sink of the catalog pass (design §2 "one pass, two channels"). The
  * state (rr_sync.catalog_items: one digest per product) is streamed in the same bytewise id order
  * as the catalog and merged with it, so memory holds one batch of each. Each product's digest is
@@ -33,8 +93,9 @@ export interface DiffCounts {
  */
 export class DiffSink implements OfferSink {
   private streamClient: pg.PoolClient | null = null;
+  private deltaClient: pg.PoolClient | null = null;
   private stageClient: pg.PoolClient | null = null;
-  private cursor: RowCursor | null = null;
+  private cursor: OverlayCursor | null = null;
   private stateLeft = false;
   private paths = new Map<string, string>();
   /** Category ids whose path differs from the one the state's bodies were built with. */
@@ -44,6 +105,8 @@ export class DiffSink implements OfferSink {
   stage: StageWriter | null = null;
   /** The state is empty: this pass records what the feed carries and pushes nothing (design §7). */
   baseline = false;
+  /** Rows of the state streamed (every product Retail Rocket was given, gone ones included). */
+  stateRows = 0;
   readonly counts: DiffCounts = {
     newProducts: 0,
     changedProducts: 0,
@@ -93,10 +156,22 @@ export class DiffSink implements OfferSink {
     this.stage = new StageWriter(this.stageClient);
     await this.stage.open();
     this.streamClient = await this.state.connect();
-    this.cursor = new RowCursor(
-      copyStream(
-        this.streamClient,
-        'select product_id, digest, gone::text, group_id from rr_sync.catalog_items order by product_id',
+    this.deltaClient = await this.state.connect();
+    // gone as a boolean: COPY writes it as t / f (a ::text cast would write true / false). The
+    // group of a gone product is read again when it is applied: not streamed.
+    const columns = 'product_id, digest, gone';
+    this.cursor = new OverlayCursor(
+      new RowCursor(
+        copyStream(
+          this.streamClient,
+          `select ${columns} from rr_sync.catalog_items_base order by product_id`,
+        ),
+      ),
+      new RowCursor(
+        copyStream(
+          this.deltaClient,
+          `select ${columns} from rr_sync.catalog_items_delta order by product_id`,
+        ),
       ),
     );
     this.stateLeft = await this.cursor.ready();
@@ -110,6 +185,7 @@ export class DiffSink implements OfferSink {
   }
 
   private async advance(): Promise<void> {
+    this.stateRows++;
     this.cursor!.advance();
     this.stateLeft = this.cursor!.hasBuffered() || (await this.cursor!.ready());
   }
@@ -134,7 +210,7 @@ export class DiffSink implements OfferSink {
       productId: row[0] as string,
       change: 'gone',
       digest: null,
-      groupId: row[3],
+      groupId: null, // the apply step takes it from the state (old_group_id)
       available: null,
       categoryIds: null,
       stockIds: null,
@@ -159,6 +235,7 @@ export class DiffSink implements OfferSink {
         this.counts.known++;
         this.counts.unchangedProducts++;
         this.counts.unchangedItems += 1 + offer.stocks.length;
+        this.stateRows++;
         cur.advance();
         if (!cur.hasBuffered()) return this.refill();
         return undefined;
@@ -226,9 +303,11 @@ export class DiffSink implements OfferSink {
       await this.advance();
     }
     await this.stage!.close();
-    // The COPY has ended: the streaming connection is clean again.
+    // The COPYs have ended: the streaming connections are clean again.
     this.streamClient?.release();
     this.streamClient = null;
+    this.deltaClient?.release();
+    this.deltaClient = null;
   }
 
   /** The push gate's verdict (design §6): how many known products would be told unavailable. */
@@ -248,6 +327,8 @@ export class DiffSink implements OfferSink {
     // A connection left in the middle of a COPY cannot be reused: discard it.
     this.streamClient?.release(true);
     this.streamClient = null;
+    this.deltaClient?.release(true);
+    this.deltaClient = null;
     if (this.stageClient) {
       await this.stageClient.query('drop table if exists sync_stage').then(
         () => this.stageClient?.release(),

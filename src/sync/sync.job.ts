@@ -59,6 +59,7 @@ export async function runSyncJob(deps: SyncDeps, options: SyncJobOptions = {}): 
           dryRun,
           diffReportPath,
           categoryPaths: diff.pathsChanged ? diff.categoryPaths : null,
+          stateRows: diff.stateRows,
           logger: deps.logger,
         });
         return {

@@ -152,7 +152,9 @@ describe('rr-sync sync against the emulator', () => {
 describe('rr-sync resync --full killed mid-push', () => {
   it('re-run continues from the outbox (nothing confirmed is enqueued again) and completes', async () => {
     await h.reset();
-    await h.db.pool.query('truncate rr_sync.catalog_items, rr_sync.resyncs');
+    await h.db.pool.query(
+      'truncate rr_sync.catalog_items_base, rr_sync.catalog_items_delta, rr_sync.resyncs',
+    );
     await h.db.pool.query('drop schema if exists store cascade');
     await seedDemo(h.db.pool, { schema: 'store', products: 1500 }, silentLogger);
     const first = cli(['resync', '--full']);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { PATH_SLASH_STANDIN } from '../../src/sync/category.paths.ts';
+import { compaction } from '../../src/sync/sync.apply.ts';
 import { DIFF_REPORT, runSyncJob, type SyncSummary } from '../../src/sync/sync.job.ts';
 import { createFeedHarness, type FeedHarness } from '../feed/feed.harness.ts';
 import { createStore, product, type StoreFixture } from '../feed/store.fixture.ts';
@@ -102,10 +103,20 @@ describe('the first sync of an installation', () => {
   });
 });
 
-describe('incremental syncs', () => {
+// Every scenario also with the delta folded into the base after each sync (the state reads the same).
+describe.each([false, true])('incremental syncs (compacting after each: %s)', (compactEach) => {
+  const saved = { ...compaction };
+  beforeAll(() => {
+    if (compactEach) Object.assign(compaction, { ratio: 0, minRows: 0 });
+  });
+  afterAll(() => {
+    Object.assign(compaction, saved);
+  });
   beforeEach(async () => {
     await h.resetFeeds();
-    await h.db.pool.query('truncate rr_sync.catalog_items, rr_sync.outbox, rr_sync.pushed, rr_sync.resyncs');
+    await h.db.pool.query(
+      'truncate rr_sync.catalog_items_base, rr_sync.catalog_items_delta, rr_sync.outbox, rr_sync.pushed, rr_sync.resyncs',
+    );
     await createStore(h.db.pool, store());
     await sync();
   });
@@ -233,6 +244,19 @@ describe('incremental syncs', () => {
     await sync();
     const rows = await outbox();
     expect(rows.map((r) => [r.key, r.version, r.body.price])).toEqual([['product:2', 2, 13]]);
+  });
+
+  it('a product already told gone counts no more: neither for the push gate nor as a change', async () => {
+    // 1 of 6 gone (17 %), then 1 more of the 5 left (20 %): each within the default FEED_MAX_DROP.
+    await h.db.pool.query("delete from store.products where id = '2'");
+    const first = await sync();
+    expect(first.status).toBe('published');
+    await h.db.pool.query("delete from store.products where id = '5'");
+    const second = await sync();
+    expect(second.status).toBe('published');
+    expect(second.changes).toMatchObject({ unavailable: 1 });
+    const third = await sync();
+    expect(third.changes).toMatchObject({ unavailable: 0, enqueued: 0, changed: 0 });
   });
 
   it('the push gate refuses a sync that would make more than FEED_MAX_DROP of the known products unavailable', async () => {
