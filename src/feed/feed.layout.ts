@@ -91,5 +91,9 @@ export async function readKeptVersions(feedsDir: string): Promise<FeedManifest[]
       ),
     ),
   );
-  return manifests.filter((m): m is FeedManifest => m !== null);
+  // Newest first by publish time: names sort by their second, then by a hash, so two versions
+  // published within one second would otherwise come in hash order.
+  return manifests
+    .filter((m): m is FeedManifest => m !== null)
+    .sort((a, b) => b.publishedAt.localeCompare(a.publishedAt) || b.version.localeCompare(a.version));
 }
