@@ -224,8 +224,9 @@ describe('group commit', () => {
     expect(results.every((r) => r.status === 202)).toBe(true);
     const after = service.spool.stats();
     expect(after.events - before.events).toBe(n);
-    // Far fewer transactions than events (each INSERT carried several requests).
-    expect(after.commits - before.commits).toBeLessThan(n / 3);
+    // Over HTTP the requests arrive as their connections open, spread over many 2 ms windows on a
+    // loaded machine: fewer transactions than events is all that can be said here.
+    expect(after.commits - before.commits).toBeLessThan(n);
     const ids = results.map((r) => r.body.id);
     const stored = await db.pool.query(
       'select count(*)::int as n from rr_sync.event_spool where id = any($1::bigint[])',
@@ -233,5 +234,20 @@ describe('group commit', () => {
     );
     expect(stored.rows[0].n).toBe(n);
     expect(new Set(ids).size).toBe(n);
+  });
+
+  it('puts events accepted at the same moment into one INSERT (in-process callers)', async () => {
+    const before = service.spool.stats();
+    const n = 200;
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        service.accept('view', { sessionExternalId: `h${i % 20}`, productId: i + 1 }),
+      ),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const after = service.spool.stats();
+    expect(after.events - before.events).toBe(n);
+    // At most one INSERT in flight: the first takes what came in its 2 ms, the rest goes in the next.
+    expect(after.commits - before.commits).toBeLessThanOrEqual(3);
   });
 });
