@@ -8,6 +8,7 @@ import {
   popularProducts,
   spoolStats,
   type EventSender,
+  type EventSenderOptions,
   type EventService,
 } from '../events/index.ts';
 import type { OpsProviders } from '../ops/ops.providers.ts';
@@ -53,11 +54,16 @@ export interface StorefrontDeps {
   logger: Logger;
   /** Spool lease owner (default hostname:pid:random). */
   owner?: string;
+  /** Tuning of the event sender (defaults suit production; tests set when parked events are re-checked). */
+  senderOptions?: EventSenderOptions;
 }
 
 export function createStorefront(deps: StorefrontDeps): Storefront {
   const { state, rr, config, logger } = deps;
-  const sender = createEventSenderIfConfigured({ state, rr, config, logger, owner: deps.owner });
+  const sender = createEventSenderIfConfigured(
+    { state, rr, config, logger, owner: deps.owner },
+    deps.senderOptions,
+  );
   const events = createEventService({ state, config, logger, sender: sender ?? undefined });
   const clock = () => performance.now();
   const recommendations = createRecommendationService({
@@ -133,17 +139,7 @@ export function createServiceClient(
  * /metrics read the state database and the storefront's figures from then on; the event sender
  * starts.
  */
-export function startStorefront(
-  app: App,
-  deps: {
-    catalog: pg.Pool;
-    state: pg.Pool;
-    rr: RetailRocketClient | null;
-    config: Config;
-    logger: Logger;
-    owner?: string;
-  },
-): Storefront {
+export function startStorefront(app: App, deps: StorefrontDeps & { catalog: pg.Pool }): Storefront {
   app.ops.connect({ catalog: deps.catalog, state: deps.state });
   const storefront = createStorefront(deps);
   app.attach({ routes: storefront.routes });
