@@ -26,6 +26,7 @@ import {
 } from './events.repository.ts';
 import { idVerdict, parkedVerdict, sendVerdict, type SendVerdictOptions } from './events.verdict.ts';
 import { settleWithin } from '../shared/settle.ts';
+import { createWakeable } from '../shared/wakeable.ts';
 
 export interface EventSenderOptions {
   /** Events per claim (default 500). */
@@ -87,25 +88,10 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
   /** No call before this (performance.now() time): a Retry-After applies to the whole partner. */
   let pausedUntil = 0;
   let report: SendReport = { sent: 0, parked: 0, retried: 0, deadLetters: 0 };
-  let wakeUp: (() => void) | undefined;
   let recheckTimer: ReturnType<typeof setInterval> | undefined;
   let dbFailures = 0;
 
-  const kick = () => {
-    const w = wakeUp;
-    wakeUp = undefined;
-    w?.();
-  };
-  const wait = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        if (wakeUp === done) wakeUp = undefined;
-        resolve();
-      }
-      wakeUp = done;
-    });
+  const { wait, kick } = createWakeable();
 
   const pauseLeft = () => Math.max(0, pausedUntil - performance.now());
   const coalescer = createCoalescer((events) =>

@@ -17,6 +17,7 @@ import {
 import { createConcurrencyLimit, createPacer } from './push.pacer.ts';
 import { createReachability, pushVerdict } from './push.verdict.ts';
 import { settleWithin } from '../shared/settle.ts';
+import { createWakeable } from '../shared/wakeable.ts';
 
 export interface PusherOptions {
   /** Rows per claim (default: a quarter second of RR_PUSH_RATE, 10..500). */
@@ -84,23 +85,7 @@ export function createPusher(deps: PusherDeps, options: PusherOptions = {}): Pus
 
   let running: Promise<PushReport> | undefined;
   let stopping = false;
-  let wakeUp: (() => void) | undefined;
-  const kick = () => {
-    const w = wakeUp;
-    wakeUp = undefined;
-    w?.();
-  };
-  /** Resolves on kick() or after `ms`. */
-  const wait = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        if (wakeUp === done) wakeUp = undefined;
-        resolve();
-      }
-      wakeUp = done;
-    });
+  const { wait, kick } = createWakeable();
 
   function send(row: OutboxRow): Promise<RrResult<void>> {
     const opts = { priority: 'bulk' as const, queueTimeoutMs: QUEUE_MS };
