@@ -78,14 +78,15 @@ async function prepareCatalog(): Promise<{ id: string; category: string }[]> {
     if (!indexed.rowCount || !existsSync(path.join(feedsDir, 'catalog.xml'))) {
       console.log('first sync: the published-catalog index and the feed (not timed)...');
       const config = loadConfig({ DATABASE_URL: dbUrl, FEEDS_DIR: feedsDir, LOG_LEVEL: 'warn' });
-      await pool.query('truncate rr_sync.catalog_items, rr_sync.outbox');
+      await pool.query('truncate rr_sync.catalog_items_base, rr_sync.catalog_items_delta, rr_sync.outbox');
       await runSyncJob({ catalog: pool, state: pool, config, logger: silentLogger }, { force: true });
     }
-    await pool.query('vacuum analyze rr_sync.catalog_items');
+    await pool.query('vacuum analyze rr_sync.catalog_items_base');
+    await pool.query('vacuum analyze rr_sync.catalog_items_delta');
     await pool.query('truncate rr_sync.event_spool, rr_sync.event_counts, rr_sync.product_popularity');
     // A spread of known, available products for the requests (TABLESAMPLE: not just the lowest ids).
     const { rows } = await pool.query<{ id: string; category: string }>(
-      `select product_id as id, category_ids[1] as category from rr_sync.catalog_items tablesample system (5)
+      `select product_id as id, category_ids[1] as category from rr_sync.catalog_items_base tablesample system (5)
         where not gone and available and cardinality(category_ids) > 0 limit 20000`,
     );
     return rows;

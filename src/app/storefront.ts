@@ -11,10 +11,13 @@ import {
   type EventSenderOptions,
   type EventService,
 } from '../events/index.ts';
+import { cachedIndex, directIndex, type IndexCacheOptions } from '../catalog-index/catalog-index.cache.ts';
+import { clientLike, watchIndex, type IndexWatchOptions } from '../catalog-index/catalog-index.watch.ts';
 import type { OpsProviders } from '../ops/ops.providers.ts';
 import {
   createRecommendationRoutes,
   createRecommendationService,
+  popularEvery,
   type RecommendationService,
 } from '../recommendations/index.ts';
 import {
@@ -56,6 +59,11 @@ export interface StorefrontDeps {
   owner?: string;
   /** Tuning of the event sender (defaults suit production; tests set when parked events are re-checked). */
   senderOptions?: EventSenderOptions;
+  /**
+   * Recommendations read the published-catalog index through an in-memory cache that a LISTEN
+   * connection drops on every committed index change (default on; false: every read a query).
+   */
+  indexCache?: false | (IndexCacheOptions & { watch?: IndexWatchOptions });
 }
 
 export function createStorefront(deps: StorefrontDeps): Storefront {
@@ -66,13 +74,17 @@ export function createStorefront(deps: StorefrontDeps): Storefront {
   );
   const events = createEventService({ state, config, logger, sender: sender ?? undefined });
   const clock = () => performance.now();
+  const cacheOptions = deps.indexCache ?? {};
+  const watch = cacheOptions === false ? null : watchIndex(clientLike(state), logger, cacheOptions.watch);
+  const index = watch && cacheOptions ? cachedIndex(state, watch, cacheOptions) : directIndex(state);
   const recommendations = createRecommendationService({
     state,
+    index,
     rr,
     config,
     logger,
     clock,
-    popular: (limit, exclude) => popularProducts(state, limit, exclude),
+    popular: popularEvery((limit, exclude) => popularProducts(state, limit, exclude)),
   });
   let stopping: Promise<void> | undefined;
   const providers: OpsProviders = {
@@ -107,6 +119,7 @@ export function createStorefront(deps: StorefrontDeps): Storefront {
       stopping ??= (async () => {
         await events.close();
         await sender?.stop({ timeoutMs });
+        await watch?.close();
       })();
       return stopping;
     },

@@ -22,6 +22,7 @@ export const APP_NAMES = {
   lock: 'rr-sync:lock',
   snapshotProducts: 'rr-sync:snapshot-a',
   snapshotStocks: 'rr-sync:snapshot-b',
+  indexWatch: 'rr-sync:index-watch',
 } as const;
 
 export function createPool(url: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {

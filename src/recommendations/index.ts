@@ -8,7 +8,8 @@ export type {
 } from './recommendations.service.ts';
 export { createRecommendationRoutes } from './recommendations.routes.ts';
 export { RecommendationInputError, DEFAULT_LIMIT, MAX_LIMIT } from './recommendations.request.ts';
-export type { PopularProducts } from './recommendations.fallback.ts';
+export { popularEvery } from './recommendations.fallback.ts';
+export type { PopularProducts, PopularCacheOptions } from './recommendations.fallback.ts';
 export type { BreakerOptions, BreakerSnapshot, BreakerState } from './recommendations.breaker.ts';
 export { FAMILIES, FALLBACK_REASONS } from './recommendations.types.ts';
 export type {

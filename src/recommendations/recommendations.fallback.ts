@@ -1,9 +1,5 @@
-import {
-  findAvailableProducts,
-  findKnownProducts,
-  type IndexedItem,
-} from '../catalog-index/catalog-index.repository.ts';
-import type { Queryable } from '../db/pool.ts';
+import type { CatalogIndexReader } from '../catalog-index/catalog-index.cache.ts';
+import type { IndexedItem } from '../catalog-index/catalog-index.repository.ts';
 import { createSelection } from './recommendations.enrich.ts';
 
 /**
@@ -34,7 +30,7 @@ export interface FallbackContext {
  * one group fold into one item; the caller bounds the whole by its deadline.
  */
 export async function fallbackCandidates(
-  db: Queryable,
+  index: CatalogIndexReader,
   ctx: FallbackContext,
   popular?: PopularProducts,
 ): Promise<IndexedItem[]> {
@@ -53,7 +49,7 @@ export async function fallbackCandidates(
   const want = () => probe.room * 3 + 10;
   if (ctx.categoryIds.length > 0) {
     take(
-      await findAvailableProducts(db, {
+      await index.findAvailableProducts({
         categoryIds: ctx.categoryIds,
         stockId: ctx.stockId,
         limit: want(),
@@ -64,10 +60,45 @@ export async function fallbackCandidates(
   }
   if (popular) {
     const ids = await popular(want(), exclude());
-    const known = await findKnownProducts(db, ids);
+    const known = await index.findKnownProducts(ids);
     take(ids.map((id) => known.get(id)));
     if (probe.full) return out;
   }
-  take(await findAvailableProducts(db, { stockId: ctx.stockId, limit: want(), exclude: exclude() }));
+  take(await index.findAvailableProducts({ stockId: ctx.stockId, limit: want(), exclude: exclude() }));
   return out;
+}
+
+export interface PopularCacheOptions {
+  /** How long one read of the popularity table serves (default 5 s): it moves with events, slowly. */
+  ttlMs?: number;
+  /** Ids read each time, before exclusions (default 100). */
+  depth?: number;
+  clock?: () => number;
+}
+
+/**
+ * `source` read at most once per ttlMs (one read in flight at a time), the exclusions applied in
+ * memory; a request wanting more than `depth` ids asks `source` itself. A failed read is not kept.
+ */
+export function popularEvery(source: PopularProducts, options: PopularCacheOptions = {}): PopularProducts {
+  const ttlMs = options.ttlMs ?? 5_000;
+  const depth = options.depth ?? 100;
+  const now = options.clock ?? (() => performance.now());
+  let kept: { at: number; ids: Promise<string[]> } | undefined;
+  return async (limit, exclude) => {
+    if (limit + exclude.length > depth) return source(limit, exclude);
+    if (!kept || now() - kept.at >= ttlMs) {
+      const entry = { at: now(), ids: source(depth, []) };
+      kept = entry;
+      entry.ids.catch(() => {
+        if (kept === entry) kept = undefined;
+      });
+    }
+    const ids = await kept.ids;
+    const skip = new Set(exclude);
+    const out = ids.filter((id) => !skip.has(id)).slice(0, limit);
+    // Fewer left than asked, from a list that was cut at `depth`: there may be more.
+    if (out.length < limit && ids.length >= depth) return source(limit, exclude);
+    return out;
+  };
 }

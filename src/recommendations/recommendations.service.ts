@@ -1,9 +1,5 @@
-import {
-  findCategoryTrees,
-  findKnownProducts,
-  isKnownStock,
-  type IndexedItem,
-} from '../catalog-index/catalog-index.repository.ts';
+import { directIndex, type CatalogIndexReader } from '../catalog-index/catalog-index.cache.ts';
+import type { IndexedItem } from '../catalog-index/catalog-index.repository.ts';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../db/pool.ts';
 import type { RetailRocketClient } from '../rr/rr.client.ts';
@@ -39,6 +35,8 @@ import {
 export interface RecommendationServiceDeps {
   /** The state database (rr_sync.catalog_items: the published-catalog index). */
   state: Queryable;
+  /** How the index is read (default: every read a query on `state`; serve/run use cachedIndex). */
+  index?: CatalogIndexReader;
   /** null when RR_PARTNER_ID / RR_API_KEY are not set: every answer comes from the fallback. */
   rr: Pick<RetailRocketClient, 'recommendations'> | null;
   config: Pick<Config, 'rr'>;
@@ -109,7 +107,8 @@ export function createRecommendationService(
   deps: RecommendationServiceDeps,
   options: RecommendationServiceOptions = {},
 ): RecommendationService {
-  const { state: db, rr, popular } = deps;
+  const { rr, popular } = deps;
+  const index = deps.index ?? directIndex(deps.state);
   const logger = deps.logger.child({ component: 'recommendations' });
   const now = deps.clock ?? (() => performance.now());
   const timeoutMs = deps.config.rr.timeoutMs;
@@ -139,9 +138,9 @@ export function createRecommendationService(
     const categoryIds = (q.categoryIds ?? []).map(String);
     const categoryPaths = q.categoryPaths ?? [];
     const [inputs, categories, stockKnown] = await Promise.all([
-      findKnownProducts(db, productIds),
-      findCategoryTrees(db, categoryIds, categoryPaths),
-      q.stockId === undefined ? true : isKnownStock(db, q.stockId),
+      index.findKnownProducts(productIds),
+      index.findCategoryTrees(categoryIds, categoryPaths),
+      q.stockId === undefined ? true : index.isKnownStock(q.stockId),
     ]);
     const unknown: UnknownIds = {};
     const unknownProducts = productIds.filter((id) => !inputs.has(id));
@@ -198,7 +197,7 @@ export function createRecommendationService(
         excludeGroups,
         limit: req.limit,
       };
-      fallback ??= fallbackCandidates(db, ctx, popular);
+      fallback ??= fallbackCandidates(index, ctx, popular);
       // Handled here too: when Retail Rocket answers in full after all, nobody awaits it.
       fallback.catch(() => undefined);
     };
@@ -234,7 +233,7 @@ export function createRecommendationService(
     const selection = createSelection({ stockId: q.stockId, limit: req.limit, excludeIds, excludeGroups });
     if (source !== undefined) {
       const ids = [...new Set(upstreamIds.map(String))].slice(0, MAX_UPSTREAM_IDS);
-      const known = await within(findKnownProducts(db, ids), left() - reserveMs / 2);
+      const known = await within(index.findKnownProducts(ids), left() - reserveMs / 2);
       if (known.ok) {
         selection.add(ids.map((id) => known.value.get(id)));
         if (selection.room === req.limit) reason = 'too_few';
