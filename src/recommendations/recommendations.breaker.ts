@@ -2,24 +2,37 @@
  * A circuit breaker for one resource family (partnerRecommendations, categoryRecommendations, …):
  * a pure state machine of the clock it is given, so it is tested without timers or sockets.
  *
- * closed ──(failureThreshold failures in a row, the first no older than windowMs)──► open
+ * closed ──(in the last windowMs: at least failureThreshold failures, and at least failureRatio
+ *           of the calls failed)──► open
  * open ──(coolDownMs passed: the next request is let through as the one probe)──► half_open
  * half_open ──probe succeeds──► closed;  half_open ──probe fails──► open (cool-down again)
+ *
+ * Both conditions matter. A quiet shop whose Retail Rocket is down sees a few calls, all failing:
+ * the count opens it. A busy one sees a few slow answers among hundreds (a cold start, one stalled
+ * connection): without the ratio, five of them in a row opened the breaker and sent every visitor
+ * to the fallback for the cool-down, though Retail Rocket answered 99 % of the calls (bench:api).
  *
  * While open (and while the probe is out) requests are refused at once, so the caller answers from
  * its fallback without waiting for a Retail Rocket that is known to be failing.
  */
 
 export interface BreakerOptions {
-  /** Consecutive failures (timeouts, network errors, 5xx, 429, …) that open the breaker. */
+  /** Failures (timeouts, network errors, 5xx, 429, …) in the window that can open the breaker. */
   failureThreshold: number;
-  /** The failures must fall within this window; an older first failure restarts the count. */
+  /** Share of the window's calls that must have failed, too (0-1). */
+  failureRatio: number;
+  /** The rolling window the outcomes are counted in. */
   windowMs: number;
   /** How long the breaker stays open before one probe is let through. */
   coolDownMs: number;
 }
 
-export const DEFAULT_BREAKER: BreakerOptions = { failureThreshold: 5, windowMs: 30_000, coolDownMs: 10_000 };
+export const DEFAULT_BREAKER: BreakerOptions = {
+  failureThreshold: 5,
+  failureRatio: 0.5,
+  windowMs: 10_000,
+  coolDownMs: 10_000,
+};
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
@@ -30,8 +43,10 @@ export type Outcome = 'success' | 'failure' | 'none';
 
 export interface BreakerSnapshot {
   state: BreakerState;
-  /** Failures in the current run (closed), 0 otherwise. */
+  /** Failures in the window (closed), 0 otherwise. */
   failures: number;
+  /** Calls with an outcome in the window (closed), 0 otherwise. */
+  calls: number;
   /** When the breaker last opened (clock ms), while open or half-open. */
   openedAt?: number;
   /** Times it opened since creation. */
@@ -48,18 +63,44 @@ export interface Breaker {
   snapshot(): BreakerSnapshot;
 }
 
+/** The window in slices: an outcome leaves the count within a tenth of windowMs of its time. */
+const SLICES = 10;
+
 export function createBreaker(options: BreakerOptions, now: () => number): Breaker {
   let state: BreakerState = 'closed';
-  let failures = 0;
-  let firstFailureAt = 0;
   let openedAt = 0;
   let probeSince = 0;
   let opened = 0;
+  const sliceMs = Math.max(1, options.windowMs / SLICES);
+  // Ring of slices: which slice number each holds, and its counts.
+  const slices = Array.from({ length: SLICES }, () => ({ n: -1, calls: 0, failures: 0 }));
+
+  const counts = (t: number) => {
+    const current = Math.floor(t / sliceMs);
+    let calls = 0;
+    let failures = 0;
+    for (const s of slices)
+      if (s.n > current - SLICES && s.n <= current) {
+        calls += s.calls;
+        failures += s.failures;
+      }
+    return { calls, failures };
+  };
+  const count = (t: number, failed: boolean) => {
+    const n = Math.floor(t / sliceMs);
+    const s = slices[((n % SLICES) + SLICES) % SLICES]!;
+    if (s.n !== n) Object.assign(s, { n, calls: 0, failures: 0 });
+    s.calls += 1;
+    if (failed) s.failures += 1;
+  };
+  const forget = () => {
+    for (const s of slices) Object.assign(s, { n: -1, calls: 0, failures: 0 });
+  };
 
   const open = () => {
     state = 'open';
     openedAt = now();
-    failures = 0;
+    forget();
     opened += 1;
   };
 
@@ -90,7 +131,7 @@ export function createBreaker(options: BreakerOptions, now: () => number): Break
           state = 'open';
         } else if (outcome === 'success') {
           state = 'closed';
-          failures = 0;
+          forget();
         } else {
           open();
         }
@@ -99,22 +140,18 @@ export function createBreaker(options: BreakerOptions, now: () => number): Break
       // An ordinary call that finishes after the breaker opened (it was admitted before) changes
       // nothing: only the probe decides when it closes again.
       if (state !== 'closed' || outcome === 'none') return;
-      if (outcome === 'success') {
-        failures = 0;
-        return;
-      }
       const t = now();
-      if (failures === 0 || t - firstFailureAt > options.windowMs) {
-        failures = 0;
-        firstFailureAt = t;
-      }
-      failures += 1;
-      if (failures >= options.failureThreshold) open();
+      count(t, outcome === 'failure');
+      if (outcome === 'success') return;
+      const { calls, failures } = counts(t);
+      if (failures >= options.failureThreshold && failures >= calls * options.failureRatio) open();
     },
     snapshot() {
+      const { calls, failures } = state === 'closed' ? counts(now()) : { calls: 0, failures: 0 };
       return {
         state,
-        failures: state === 'closed' ? failures : 0,
+        failures,
+        calls,
         ...(state === 'closed' ? {} : { openedAt }),
         opened,
       };

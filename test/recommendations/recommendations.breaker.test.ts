@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBreaker, type BreakerOptions } from '../../src/recommendations/recommendations.breaker.ts';
 
-const OPTS: BreakerOptions = { failureThreshold: 3, windowMs: 30_000, coolDownMs: 10_000 };
+const OPTS: BreakerOptions = { failureThreshold: 3, failureRatio: 0.5, windowMs: 10_000, coolDownMs: 10_000 };
 
 function setup(opts = OPTS) {
   let t = 0;
@@ -18,36 +18,53 @@ function setup(opts = OPTS) {
         if (a !== 'reject') b.record(a, 'failure');
       }
     },
+    succeed(n = 1) {
+      for (let i = 0; i < n; i += 1) {
+        const a = b.admit();
+        if (a !== 'reject') b.record(a, 'success');
+      }
+    },
   };
 }
 
 describe('the recommendations circuit breaker', () => {
-  it('opens after the threshold of consecutive failures and then refuses at once', () => {
+  it('opens after the threshold of failures when most calls fail, and then refuses at once', () => {
     const { b, fail } = setup();
     fail(2);
-    expect(b.snapshot()).toMatchObject({ state: 'closed', failures: 2 });
+    expect(b.snapshot()).toMatchObject({ state: 'closed', failures: 2, calls: 2 });
     fail(1);
     expect(b.snapshot()).toMatchObject({ state: 'open', openedAt: 0, opened: 1 });
     expect(b.admit()).toBe('reject');
   });
 
-  it('a success in between starts the count again', () => {
-    const { b, fail } = setup();
-    fail(2);
-    b.record(b.admit() as 'call', 'success');
-    fail(2);
-    expect(b.snapshot().state).toBe('closed');
+  it('a few slow answers among many good ones do not open it: failures must be the ratio of the calls', () => {
+    const { b, fail, succeed } = setup();
+    succeed(500);
+    fail(7); // a cold start: a burst of timeouts, in a row
+    expect(b.snapshot()).toMatchObject({ state: 'closed', failures: 7, calls: 507 });
+    const { b: b2, fail: fail2, succeed: succeed2 } = setup();
+    succeed2(20);
+    fail2(19);
+    expect(b2.snapshot().state).toBe('closed'); // 19 of 39 failed
+    fail2(1);
+    expect(b2.snapshot().state).toBe('open'); // 20 of 40
   });
 
-  it('failures spread wider than the window do not open it', () => {
+  it('outcomes older than the window no longer count', () => {
     const { b, fail, at } = setup();
     fail(2);
-    at(30_001);
+    at(10_001);
     fail(1);
-    expect(b.snapshot()).toMatchObject({ state: 'closed', failures: 1 });
-    at(40_000);
+    expect(b.snapshot()).toMatchObject({ state: 'closed', failures: 1, calls: 1 });
+    at(12_000);
     fail(2);
     expect(b.snapshot().state).toBe('open');
+    // Successes leave the window too: what counts is the recent share.
+    const s = setup();
+    s.succeed(100);
+    s.at(10_500);
+    s.fail(3);
+    expect(s.b.snapshot().state).toBe('open');
   });
 
   it('after the cool-down lets one probe through; its success closes the breaker', () => {
@@ -127,9 +144,32 @@ describe('the recommendations circuit breaker', () => {
           // 'pending': the outcome never comes back (a lost call).
           if (a !== 'reject' && s.outcome !== 'pending') b.record(a, s.outcome);
           const after = b.snapshot();
-          if (after.state === 'closed') expect(after.failures).toBeLessThan(OPTS.failureThreshold);
+          if (after.state === 'closed')
+            expect(
+              after.failures < OPTS.failureThreshold || after.failures < after.calls * OPTS.failureRatio,
+            ).toBe(true);
         }
       }),
+    );
+  });
+
+  it('never opens while less than the ratio of the calls fail, however many failures that is', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 3, max: 10 }),
+        (gaps, every) => {
+          // One failure in `every` calls (at most a third), spaced by random clock steps.
+          const { b, at } = setup();
+          let t = 0;
+          gaps.forEach((dt, i) => {
+            t += dt;
+            at(t);
+            b.record(b.admit() as 'call', i % every === every - 1 ? 'failure' : 'success');
+          });
+          expect(b.snapshot().opened).toBe(0);
+        },
+      ),
     );
   });
 });
