@@ -43,6 +43,9 @@ const { values } = parseArgs({
     'recs-rate': { type: 'string', default: '500' },
     'recs-seconds': { type: 'string', default: '30' },
     'recs-latency': { type: 'string', default: '100' },
+    // Unmeasured load before each recommendations phase (the service's index cache and the
+    // connections warm up; the cold start is reported separately).
+    'warmup-seconds': { type: 'string', default: '5' },
     'stall-rate': { type: 'string', default: '1000' },
     'stall-seconds': { type: 'string', default: '20' },
     // Comma-separated phases to run (default all): events, recs, stalled.
@@ -225,7 +228,7 @@ async function main() {
     RR_PARTNER_ID: DEMO_PARTNER.partnerId,
     RR_API_KEY: DEMO_PARTNER.apiKey,
     RR_TRACKING_URL: `${emu.info.h2Url}/1.0/`,
-    RR_RECOMMENDATIONS_URL: `${emu.info.h2Url}/api/3.0/`,
+    RR_RECOMMENDATIONS_URL: `${process.env.BENCH_RECS_PLAIN ? emu.info.httpUrl : emu.info.h2Url}/api/3.0/`,
     RR_PRODUCT_API_URL: `${emu.info.h2Url}/api/1.0/`,
     RR_CA_FILE: emu.info.caFile,
     RR_TIMEOUT_MS: String(DEADLINE_MS),
@@ -344,6 +347,19 @@ async function main() {
       });
       results.upstreamAlone = figure(control);
       console.log('upstream alone (the same load on the emulator)', results.upstreamAlone);
+      const warmup = Number(values['warmup-seconds']);
+      if (warmup > 0) {
+        const cold = await load({
+          url: service.url,
+          connections: 100,
+          overallRate: rate,
+          duration: warmup,
+          requests: recsRequests,
+        });
+        results.recsWarmup = { ...figure(cold), sources: { ...sources } };
+        console.log(`recommendations, first ${warmup} s (warm-up, not in the verdict)`, results.recsWarmup);
+        for (const key of Object.keys(sources)) delete sources[key];
+      }
       const recs = await load({
         url: service.url,
         connections: 100,

@@ -45,6 +45,8 @@ export interface IndexCacheOptions {
 export interface IndexCacheStats {
   hits: number;
   misses: number;
+  /** Misses that joined a read of the same key already under way. */
+  shared: number;
   /** Reads that went to PostgreSQL because the watch was not live. */
   bypassed: number;
   generation: number;
@@ -77,8 +79,30 @@ export function cachedIndex(
   const candidates = new LRUCache<string, { ids: string[]; complete: boolean }>({
     max: options.maxEntries ?? 5_000,
   });
-  const stats = { hits: 0, misses: 0, bypassed: 0 };
+  const stats = { hits: 0, misses: 0, bypassed: 0, shared: 0 };
   let cachedGeneration = -1;
+  // Reads under way, by key: a burst of requests for the same cold product or category (a cold
+  // start at hundreds of requests/s) makes one query, not one each. Dropped with the generation.
+  const inflight = new Map<string, Promise<unknown>>();
+
+  /** One read per key at a time; its result is stored only if no change came in between. */
+  function once<T>(key: string, g: number, read: () => Promise<T>, store: (v: T) => void): Promise<T> {
+    const running = inflight.get(key) as Promise<T> | undefined;
+    if (running) {
+      stats.shared += 1;
+      return running;
+    }
+    const p = read().then((v) => {
+      if (unchanged(g)) store(v);
+      return v;
+    });
+    inflight.set(key, p);
+    const forget = () => {
+      if (inflight.get(key) === p) inflight.delete(key);
+    };
+    p.then(forget, forget);
+    return p;
+  }
 
   /** The generation the cache holds, or null when it may not be used now. */
   function current(): number | null {
@@ -92,6 +116,7 @@ export function cachedIndex(
       trees.clear();
       stocks.clear();
       candidates.clear();
+      inflight.clear();
       cachedGeneration = g;
     }
     return g;
@@ -104,21 +129,36 @@ export function cachedIndex(
     if (g === null) return direct.findKnownProducts(ids);
     const out = new Map<string, IndexedItem>();
     const missing: string[] = [];
+    const waiting: Promise<void>[] = [];
     for (const id of new Set(ids)) {
       const slot = items.get(id);
-      if (slot === undefined) missing.push(id);
-      else if (slot !== UNKNOWN) out.set(id, slot);
+      if (slot !== undefined) {
+        stats.hits += 1;
+        if (slot !== UNKNOWN) out.set(id, slot);
+        continue;
+      }
+      const running = inflight.get(`p:${id}`) as Promise<ItemSlot> | undefined;
+      if (running) {
+        stats.shared += 1;
+        waiting.push(running.then((s) => void (s !== UNKNOWN && out.set(id, s))));
+      } else missing.push(id);
     }
-    stats.hits += ids.length - missing.length;
     stats.misses += missing.length;
-    if (missing.length === 0) return out;
-    const found = await direct.findKnownProducts(missing);
-    const store = unchanged(g);
-    for (const id of missing) {
-      const item = found.get(id);
-      if (item) out.set(id, item);
-      if (store) items.set(id, item ?? UNKNOWN);
+    if (missing.length > 0) {
+      const read = direct.findKnownProducts(missing);
+      for (const id of missing) {
+        const slot = once(
+          `p:${id}`,
+          g,
+          () => read.then((found) => found.get(id) ?? UNKNOWN),
+          (s) => items.set(id, s),
+        );
+        // The whole read's failure reaches the caller through `waiting`; no promise is left unhandled.
+        slot.catch(() => undefined);
+        waiting.push(slot.then((s) => void (s !== UNKNOWN && out.set(id, s))));
+      }
     }
+    await Promise.all(waiting);
     return out;
   }
 
@@ -135,9 +175,12 @@ export function cachedIndex(
         return hit;
       }
       stats.misses += 1;
-      const match = await direct.findCategoryTrees(ids, paths);
-      if (unchanged(g)) trees.set(key, match);
-      return match;
+      return once(
+        `t:${key}`,
+        g,
+        () => direct.findCategoryTrees(ids, paths),
+        (match) => trees.set(key, match),
+      );
     },
 
     async isKnownStock(stockId) {
@@ -149,9 +192,12 @@ export function cachedIndex(
         return hit;
       }
       stats.misses += 1;
-      const known = await direct.isKnownStock(stockId);
-      if (unchanged(g)) stocks.set(stockId, known);
-      return known;
+      return once(
+        `s:${stockId}`,
+        g,
+        () => direct.isKnownStock(stockId),
+        (known) => stocks.set(stockId, known),
+      );
     },
 
     async findAvailableProducts(q) {
@@ -176,12 +222,19 @@ export function cachedIndex(
         }
       }
       stats.misses += 1;
-      const read = await direct.findAvailableProducts({ ...q, exclude: [], limit: candidatesPerKey });
+      const read = await once(
+        `c:${key}`,
+        g,
+        () => direct.findAvailableProducts({ ...q, exclude: [], limit: candidatesPerKey }),
+        (found) => {
+          for (const item of found) items.set(item.productId, item);
+          candidates.set(key, {
+            ids: found.map((i) => i.productId),
+            complete: found.length < candidatesPerKey,
+          });
+        },
+      );
       const complete = read.length < candidatesPerKey;
-      if (unchanged(g)) {
-        for (const item of read) items.set(item.productId, item);
-        candidates.set(key, { ids: read.map((i) => i.productId), complete });
-      }
       const picked = pick(read, exclude, q.limit);
       if (picked.length < q.limit && !complete) return direct.findAvailableProducts(q);
       return picked;

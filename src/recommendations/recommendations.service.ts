@@ -220,7 +220,10 @@ export function createRecommendationService(
         const r = await within(call, budget + 1);
         clearTimeout(hedge);
         const verdict = judge(r);
-        record(family, admission, verdict.outcome);
+        // A call that timed out with less than half its usual time (our own steps ran long, e.g.
+        // a cold index under a burst) says little about Retail Rocket: the breaker is not told.
+        const shortChanged = budget < (timeoutMs - reserveMs) / 2 && verdict.reason === 'upstream_timeout';
+        record(family, admission, shortChanged ? 'none' : verdict.outcome);
         if (verdict.value) {
           source = verdict.value.cached ? 'cache' : 'retailrocket';
           upstreamIds = verdict.value.productIds;

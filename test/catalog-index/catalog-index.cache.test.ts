@@ -121,6 +121,34 @@ describe('the cached index reads', () => {
     expect(db.count).toBe(2); // the read under generation 2 was kept
   });
 
+  it('makes one query for a burst of requests for the same cold ids; a failed read is not kept', async () => {
+    let failNext = false;
+    const flaky: Queryable = {
+      query: ((...args: unknown[]) => {
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(new Error('connection lost'));
+        }
+        return (h.db.pool.query as (...a: unknown[]) => unknown)(...args);
+      }) as Queryable['query'],
+    };
+    const db = counting(flaky);
+    const index = cachedIndex(db, watch);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => index.findKnownProducts(i % 2 ? ['1', '2'] : ['2', '1'])),
+    );
+    expect(db.count).toBe(1);
+    for (const a of answers) expect([...a.keys()].sort()).toEqual(['1', '2']);
+    await Promise.all(Array.from({ length: 10 }, () => index.findCategoryTrees(['2'], [])));
+    expect(db.count).toBe(2);
+
+    failNext = true;
+    const burst = await Promise.allSettled(Array.from({ length: 5 }, () => index.findKnownProducts(['3'])));
+    expect(burst.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
+    expect([...(await index.findKnownProducts(['3'])).keys()]).toEqual(['3']);
+    expect(db.count).toBe(4);
+  });
+
   it('goes to PostgreSQL while its notification connection is lost, and caches again once it is back', async () => {
     let refuse = false;
     const make = clientLike(h.db.pool);

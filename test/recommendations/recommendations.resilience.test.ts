@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { directIndex } from '../../src/catalog-index/catalog-index.cache.ts';
 import type { RecommendationAnswer, RecommendationService } from '../../src/recommendations/index.ts';
 import { expectSound, RR_CATALOG, STORE } from './recs.fixture.ts';
 import { createRecsHarness, type RecsHarness } from './recs.harness.ts';
@@ -154,6 +155,29 @@ describe('Retail Rocket stalled (every call delayed 2 s)', () => {
       bySource: { fallback: 4, retailrocket: 1 },
       byReason: { upstream_timeout: 3, circuit_open: 1 },
     });
+  });
+
+  it('a timeout of a call left less than half its time by a slow index says nothing of Retail Rocket', async () => {
+    const direct = directIndex(r.h.db.pool);
+    const { service, upstreamCalls } = r.service({
+      options: { breaker: { failureThreshold: 1, coolDownMs: 60_000 } },
+      // Our own id check takes 300 of the 500 ms: the call gets what is left minus the reserve.
+      index: {
+        ...direct,
+        findCategoryTrees: async (ids, paths) => {
+          await sleep(300);
+          return direct.findCategoryTrees(ids, paths);
+        },
+      },
+    });
+    await r.faults({ delayMs: 2000 });
+    const q = { productIds: [3], sessionExternalId: 'v1' };
+    for (let i = 0; i < 2; i += 1) {
+      const answer = await service.get('productRecommendations/alternatives', q);
+      expect(answer).toMatchObject({ source: 'fallback', reason: 'upstream_timeout' });
+    }
+    expect(upstreamCalls()).toBe(2);
+    expect(service.breakerStates().productRecommendations).toMatchObject({ state: 'closed', opened: 0 });
   });
 
   it('a failed probe opens the breaker again', async () => {

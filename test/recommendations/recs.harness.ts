@@ -1,4 +1,5 @@
 import { startApp, type App } from '../../src/app/app.ts';
+import type { CatalogIndexReader } from '../../src/catalog-index/catalog-index.cache.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { EmulatorHandle } from '../../src/emulator/index.ts';
 import {
@@ -39,6 +40,7 @@ export interface RecsHarness {
     options?: RecommendationServiceOptions;
     popular?: PopularProducts;
     rr?: null;
+    index?: CatalogIndexReader;
   }): { service: RecommendationService; upstreamCalls: () => number; rr: RetailRocketClient | null };
   /** The HTTP app serving `service` (closed with the harness). */
   app(service: RecommendationService, config?: Config): Promise<App>;
@@ -87,7 +89,14 @@ export async function createRecsHarness(emulatorCatalog: string): Promise<RecsHa
         },
       };
       const service = createRecommendationService(
-        { state: h.db.pool, rr: counted, config: c, logger: silentLogger, popular: opts.popular },
+        {
+          state: h.db.pool,
+          rr: counted,
+          config: c,
+          logger: silentLogger,
+          popular: opts.popular,
+          index: opts.index,
+        },
         opts.options,
       );
       return { service, upstreamCalls: () => calls, rr };
