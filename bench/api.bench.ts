@@ -43,8 +43,8 @@ const { values } = parseArgs({
     'recs-rate': { type: 'string', default: '500' },
     'recs-seconds': { type: 'string', default: '30' },
     'recs-latency': { type: 'string', default: '100' },
-    // Unmeasured load before each recommendations phase (the service's index cache and the
-    // connections warm up; the cold start is reported separately).
+    // Unmeasured load before the events and each recommendations phase (the service's JIT, index
+    // cache and connections warm up; the cold start is reported separately).
     'warmup-seconds': { type: 'string', default: '5' },
     'stall-rate': { type: 'string', default: '1000' },
     'stall-seconds': { type: 'string', default: '20' },
@@ -255,25 +255,32 @@ async function main() {
     // 1. Events.
     if (phases.has('events')) {
       let n = 0;
-      const events = await load({
-        url: `${service.url}/v1/events/view`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        connections: 64,
-        overallRate: Number(values['events-rate']),
-        duration: Number(values['events-seconds']),
-        requests: [
-          {
-            setupRequest: (req) => {
-              n++;
-              return {
-                ...req,
-                body: JSON.stringify({ sessionExternalId: `v${n % 5000}`, productId: ids[n % ids.length] }),
-              };
+      const eventLoad = (duration: number) =>
+        load({
+          url: `${service.url}/v1/events/view`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          connections: 64,
+          overallRate: Number(values['events-rate']),
+          duration,
+          requests: [
+            {
+              setupRequest: (req) => {
+                n++;
+                return {
+                  ...req,
+                  body: JSON.stringify({ sessionExternalId: `v${n % 5000}`, productId: ids[n % ids.length] }),
+                };
+              },
             },
-          },
-        ],
-      });
+          ],
+        });
+      const warmup = Number(values['warmup-seconds']);
+      if (warmup > 0) {
+        results.eventsWarmup = figure(await eventLoad(warmup));
+        console.log(`events, first ${warmup} s (warm-up, not in the verdict)`, results.eventsWarmup);
+      }
+      const events = await eventLoad(Number(values['events-seconds']));
       results.events = figure(events);
       // autocannon does not count answers still in flight when its duration ends; the spool's own
       // counter of accepted (committed) events does.

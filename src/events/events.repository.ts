@@ -9,29 +9,36 @@ import type { SpoolInput, SpoolRow } from './events.contracts.ts';
  * (rr_sync.event_counts) are written by the same statement as the change they count.
  */
 
-/** Upsert of counters from a CTE named `c(result, reason, n)`; keys sorted so writers lock in one order. */
-const COUNT_UPSERT = `insert into rr_sync.event_counts as k (result, reason, count)
-  select result, reason, n from c where n > 0 order by result, reason
-  on conflict (result, reason) do update set count = k.count + excluded.count, updated_at = now()`;
+/**
+ * Upsert of counters from a CTE named `c(result, reason, n)`; keys sorted so writers lock in one
+ * order. `shard`: the spool's INSERT slot (two INSERTs in flight count on rows of their own,
+ * migrations/0008); every other writer uses 0. Readers sum the shards.
+ */
+const countUpsert = (shard = 0) => `insert into rr_sync.event_counts as k (result, reason, shard, count)
+  select result, reason, ${Number(shard)}::smallint, n from c where n > 0 order by result, reason
+  on conflict (result, reason, shard) do update set count = k.count + excluded.count, updated_at = now()`;
+const COUNT_UPSERT = countUpsert();
 
 /**
  * One INSERT for a whole group commit (unnest arrays), counted as accepted in the same statement.
  * Identity values are drawn in the order the rows come out of the ordered select, so the ids,
  * sorted, are in input order. Returns them in input order.
  */
-export async function insertEvents(db: Queryable, rows: readonly SpoolInput[]): Promise<string[]> {
+export async function insertEvents(db: Queryable, rows: readonly SpoolInput[], shard = 0): Promise<string[]> {
   if (rows.length === 0) return [];
-  const res = await db.query<{ id: string }>(
-    `with ins as (
+  // Named: prepared once per connection, so each group commit skips parsing and planning.
+  const res = await db.query<{ id: string }>({
+    name: `rr_sync.insert_events_${Number(shard)}`,
+    text: `with ins as (
        insert into rr_sync.event_spool (visitor, type, body)
        select v, t, b from unnest($1::text[], $2::text[], $3::jsonb[]) with ordinality as u(v, t, b, o)
         order by o
        returning id),
      c as (select 'accepted'::text as result, ''::text as reason, (select count(*) from ins) as n),
-     k as (${COUNT_UPSERT})
+     k as (${countUpsert(shard)})
      select id::text from ins`,
-    [rows.map((r) => r.visitor), rows.map((r) => r.type), rows.map((r) => JSON.stringify(r.body))],
-  );
+    values: [rows.map((r) => r.visitor), rows.map((r) => r.type), rows.map((r) => JSON.stringify(r.body))],
+  });
   const ids = res.rows.map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return ids.map(String);
 }
@@ -307,7 +314,8 @@ export interface EventCount {
 /** The outcome counters (accepted, sent, parked, unparked, dropped by reason, dead_letter by kind). */
 export async function eventCounts(db: Queryable): Promise<EventCount[]> {
   const res = await db.query<EventCount>(
-    'select result, reason, count::float8 as count from rr_sync.event_counts order by result, reason',
+    `select result, reason, sum(count)::float8 as count from rr_sync.event_counts
+      group by result, reason order by result, reason`,
   );
   return res.rows;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BATCH_EVENT_TYPES, type BatchEvent, type RetailRocketClient, type RrResult } from '../rr/index.ts';
@@ -31,6 +32,13 @@ import { createWakeable } from '../shared/wakeable.ts';
 export interface EventSenderOptions {
   /** Events per claim (default 500). */
   claimBatch?: number;
+  /**
+   * A claim that found less than a full batch is followed by the next one no sooner than this
+   * (default 20 ms): under a steady stream the sender takes what a few group commits stored in
+   * one claim (fuller visitorEvents calls, fewer transactions competing with the spool's INSERTs)
+   * instead of one claim per commit. A backlog is claimed without a pause.
+   */
+  gatherMs?: number;
   /** Claims being sent at once (default 4): one slow visitor does not hold up the others. */
   batchesInFlight?: number;
   /**
@@ -74,6 +82,7 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
   const logger = deps.logger.child({ component: 'event-sender' });
   const owner = deps.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const claimBatch = options.claimBatch ?? 500;
+  const gatherMs = options.gatherMs ?? 20;
   const batchesInFlight = options.batchesInFlight ?? 4;
   const visitorConcurrency = options.visitorConcurrency ?? 500;
   const leaseMs = options.leaseMs ?? 120_000;
@@ -249,6 +258,8 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
 
   async function pump(mode: { drain: false } | { drain: true; maxWaitMs: number }): Promise<void> {
     const inflight = new Set<Promise<void>>();
+    let lastClaimAt = -Infinity;
+    let lastClaimFull = false;
     while (!stopping) {
       if (pauseLeft() > 0) {
         await wait(pauseLeft());
@@ -258,9 +269,14 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
         await wait(pollMs);
         continue;
       }
+      const gather = lastClaimFull ? 0 : gatherMs - (performance.now() - lastClaimAt);
+      if (gather > 0) await sleep(gather);
+      if (stopping) break;
       let rows: SpoolRow[];
       try {
+        lastClaimAt = performance.now();
         rows = await claimEvents(db, owner, claimBatch, leaseMs);
+        lastClaimFull = rows.length >= claimBatch;
         dbFailures = 0;
       } catch (err) {
         dbFailures += 1;

@@ -155,7 +155,7 @@ export async function createEventsHarness() {
     },
     async counts(): Promise<Record<string, number>> {
       const { rows } = await db.pool.query(
-        'select result, reason, count::int as n from rr_sync.event_counts',
+        'select result, reason, sum(count)::int as n from rr_sync.event_counts group by result, reason',
       );
       return Object.fromEntries(rows.map((r) => [r.reason ? `${r.result}:${r.reason}` : r.result, r.n]));
     },

@@ -130,7 +130,7 @@ async function spoolStatus(): Promise<{ active: number; parked: number }> {
 
 async function counts(): Promise<Record<string, number>> {
   const { rows } = await db.pool.query<{ result: string; reason: string; n: number }>(
-    'select result, reason, count::int as n from rr_sync.event_counts',
+    'select result, reason, sum(count)::int as n from rr_sync.event_counts group by result, reason',
   );
   return Object.fromEntries(rows.map((r) => [r.reason ? `${r.result}:${r.reason}` : r.result, r.n]));
 }
