@@ -186,6 +186,29 @@ async function acceptedEvents(): Promise<number> {
   }
 }
 
+/** Cumulative buckets (le in seconds -> count) of the service's own-time histogram, one source. */
+async function overheadBuckets(serviceUrl: string, source: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
+  const out = new Map<number, number>();
+  const re = /^rr_sync_recommendation_overhead_seconds_bucket\{(.*)\} (\S+)$/gm;
+  for (const m of text.matchAll(re)) {
+    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (labels.source !== source) continue;
+    out.set(labels.le === '+Inf' ? Infinity : Number(labels.le), Number(m[2]));
+  }
+  return out;
+}
+
+/** The bucket bound under which `q` of the answers between two scrapes fell (ms), and how many. */
+function quantileBound(before: Map<number, number>, after: Map<number, number>, q: number) {
+  const les = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  for (const le of les) {
+    if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= q * total) return { ms: le * 1000, answers: total };
+  }
+  return { ms: Infinity, answers: total };
+}
+
 const faults = (base: string, f: Record<string, unknown>) =>
   emulatorJson(base, '/__emulator/faults', {
     method: 'PUT',
@@ -367,6 +390,7 @@ async function main() {
         console.log(`recommendations, first ${warmup} s (warm-up, not in the verdict)`, results.recsWarmup);
         for (const key of Object.keys(sources)) delete sources[key];
       }
+      const ownBefore = await overheadBuckets(service.url, 'retailrocket');
       const recs = await load({
         url: service.url,
         connections: 100,
@@ -374,15 +398,20 @@ async function main() {
         duration,
         requests: recsRequests,
       });
+      const own = quantileBound(ownBefore, await overheadBuckets(service.url, 'retailrocket'), 0.99);
       const overhead = recs.latency.p99 - control.latency.p99;
       results.recommendations = {
         ...figure(recs),
         'p99 − upstream p99 ms': overhead,
+        // The service's own measure (rr_sync_recommendation_overhead_seconds): per answer, the
+        // time not spent waiting for Retail Rocket; a bucket bound, not an interpolation.
+        'own time p99 <= ms': own.ms,
         sources: { ...sources },
       };
       console.log('recommendations', results.recommendations);
-      verdicts['recommendations p99 overhead < 5 ms'] =
+      verdicts['recommendations p99 overhead < 5 ms (end to end, against the control)'] =
         recs.non2xx === 0 && control.non2xx === 0 && overhead < 5;
+      verdicts['recommendations p99 own time <= 5 ms (in the service)'] = recs.non2xx === 0 && own.ms <= 5;
     }
 
     // 3. Stalled upstream.

@@ -18,6 +18,7 @@ import {
   createRecommendationRoutes,
   createRecommendationService,
   popularEvery,
+  type AnswerTiming,
   type RecommendationService,
 } from '../recommendations/index.ts';
 import {
@@ -64,6 +65,8 @@ export interface StorefrontDeps {
    * connection drops on every committed index change (default on; false: every read a query).
    */
   indexCache?: false | (IndexCacheOptions & { watch?: IndexWatchOptions });
+  /** Each recommendation answer's timing (startStorefront: the /metrics overhead histogram). */
+  onRecommendation?: (timing: AnswerTiming) => void;
 }
 
 export function createStorefront(deps: StorefrontDeps): Storefront {
@@ -84,6 +87,7 @@ export function createStorefront(deps: StorefrontDeps): Storefront {
     config,
     logger,
     clock,
+    onAnswer: deps.onRecommendation,
     popular: popularEvery((limit, exclude) => popularProducts(state, limit, exclude)),
   });
   let stopping: Promise<void> | undefined;
@@ -154,7 +158,10 @@ export function createServiceClient(
  */
 export function startStorefront(app: App, deps: StorefrontDeps & { catalog: pg.Pool }): Storefront {
   app.ops.connect({ catalog: deps.catalog, state: deps.state });
-  const storefront = createStorefront(deps);
+  const storefront = createStorefront({
+    onRecommendation: (t) => app.ops.metrics.onRecommendation(t),
+    ...deps,
+  });
   app.attach({ routes: storefront.routes });
   app.ops.provide(storefront.providers);
   storefront.start();

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import type { AnswerTiming } from '../recommendations/index.ts';
 import type { CallInfo } from '../rr/index.ts';
 import { ALERT_RULES } from './alerts.rules.ts';
 import { finishedRunsAfter } from './ops.repository.ts';
@@ -18,6 +19,8 @@ export interface OpsMetrics {
   onCall(info: CallInfo): void;
   /** One push outcome of this process's pusher. */
   onPush(result: PushResult): void;
+  /** One recommendation answer: the service's `onAnswer` hook. */
+  onRecommendation(timing: AnswerTiming): void;
   /** Set the gauges (and provider counters) from a snapshot. */
   update(snap: OpsSnapshot): void;
   /** Count runs finished since the last call in the duration histogram. */
@@ -30,6 +33,8 @@ export interface OpsMetrics {
 const RUN_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 /** Seconds: around RR_TIMEOUT_MS (500 ms by default). */
 const UPSTREAM_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5, 10];
+/** Seconds: the service's own part of an answer, well under the upstream's (target p99 < 5 ms). */
+const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5];
 const RUN_BATCH = 5000;
 
 /** `event.view` → tracking, `recs.popular` → recommendations, `product.upsert` → products. */
@@ -114,6 +119,13 @@ export function createOpsMetrics(): OpsMetrics {
     buckets: UPSTREAM_BUCKETS,
     registers: reg,
   });
+  const overhead = new Histogram({
+    name: 'rr_sync_recommendation_overhead_seconds',
+    help: 'Time of a recommendation answer not spent waiting for Retail Rocket (id check, enrichment, fallback), by source.',
+    labelNames: ['source'],
+    buckets: OVERHEAD_BUCKETS,
+    registers: reg,
+  });
   const alert = new Gauge({
     name: 'rr_sync_alert',
     help: 'Freshness alert rules: 1 while broken.',
@@ -163,6 +175,9 @@ export function createOpsMetrics(): OpsMetrics {
     },
     onPush(result) {
       pushes.inc({ result });
+    },
+    onRecommendation(t) {
+      overhead.observe({ source: t.source }, Math.max(0, t.totalMs - t.upstreamMs) / 1000);
     },
     update(snap) {
       present(feedOffers, snap.feed?.offers);

@@ -1,5 +1,6 @@
 export { createRecommendationService } from './recommendations.service.ts';
 export type {
+  AnswerTiming,
   RecommendationCounts,
   RecommendationInput,
   RecommendationService,

@@ -45,6 +45,16 @@ export interface RecommendationServiceDeps {
   popular?: PopularProducts;
   /** Monotonic milliseconds (default performance.now); the breakers run on it. */
   clock?: () => number;
+  /** Called once per answer with its timing (e.g. the /metrics overhead histogram). */
+  onAnswer?: (timing: AnswerTiming) => void;
+}
+
+export interface AnswerTiming {
+  source: RecommendationSource;
+  /** The whole answer, from the call of get() to its result. */
+  totalMs: number;
+  /** Spent waiting for Retail Rocket (0 when it was not asked): the rest is this service's own. */
+  upstreamMs: number;
 }
 
 export interface RecommendationServiceOptions {
@@ -170,7 +180,11 @@ export function createRecommendationService(
     };
   }
 
-  async function answer(req: RecommendationRequest, deadlineAt: number): Promise<RecommendationAnswer> {
+  async function answer(
+    req: RecommendationRequest,
+    deadlineAt: number,
+    timing: { upstreamMs: number },
+  ): Promise<RecommendationAnswer> {
     const left = () => deadlineAt - now();
     const q = req.query;
     const family = familyOf(req.resource);
@@ -217,7 +231,9 @@ export function createRecommendationService(
         const hedge = setTimeout(startFallback, budget / 2);
         const call = rr.recommendations.get(req.resource, upstream as never, { timeoutMs: budget });
         // The client keeps to its own deadline; the race makes sure a late answer is dropped.
+        const calledAt = now();
         const r = await within(call, budget + 1);
+        timing.upstreamMs = now() - calledAt;
         clearTimeout(hedge);
         const verdict = judge(r);
         // A call that timed out with less than half its usual time (our own steps ran long, e.g.
@@ -284,7 +300,9 @@ export function createRecommendationService(
   ): Promise<RecommendationAnswer> {
     const started = now();
     const req = parseRequest(resource, params);
-    const result = await answer(req, started + timeoutMs);
+    const timing = { upstreamMs: 0 };
+    const result = await answer(req, started + timeoutMs, timing);
+    deps.onAnswer?.({ source: result.source, totalMs: now() - started, upstreamMs: timing.upstreamMs });
     counts.bySource[result.source] += 1;
     if (result.reason) counts.byReason[result.reason] += 1;
     return result;

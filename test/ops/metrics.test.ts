@@ -46,6 +46,9 @@ describe('/metrics', () => {
     t.app.ops.onPush('pushed');
     t.app.ops.onPush('pushed');
     t.app.ops.onPush('dead_letter');
+    // Answers of 103 ms with 100 ms upstream, and 4 ms without any: 3 and 4 ms of our own.
+    t.app.ops.metrics.onRecommendation({ source: 'retailrocket', totalMs: 103, upstreamMs: 100 });
+    t.app.ops.metrics.onRecommendation({ source: 'fallback', totalMs: 4, upstreamMs: 0 });
 
     const m = await scrape();
     const types: Record<string, string> = {
@@ -61,6 +64,7 @@ describe('/metrics', () => {
       rr_sync_events_total: 'counter',
       rr_sync_recommendations_total: 'counter',
       rr_sync_upstream_request_duration_seconds: 'histogram',
+      rr_sync_recommendation_overhead_seconds: 'histogram',
       rr_sync_alert: 'gauge',
       process_cpu_user_seconds_total: 'counter',
       process_resident_memory_bytes: 'gauge',
@@ -118,6 +122,14 @@ describe('/metrics', () => {
       ['products', '200', 1],
       ['recommendations', 'timeout', 1],
     ]);
+
+    const overhead = histogramSeries(m.get('rr_sync_recommendation_overhead_seconds')!);
+    const rr = overhead.find((s) => s.labels.source === 'retailrocket')!;
+    expect(rr.count).toBe(1);
+    expect(rr.sum).toBeCloseTo(0.003, 6);
+    expect(rr.buckets.find(([le]) => le === 0.002)?.[1]).toBe(0);
+    expect(rr.buckets.find(([le]) => le === 0.005)?.[1]).toBe(1);
+    expect(overhead.find((s) => s.labels.source === 'fallback')?.sum).toBeCloseTo(0.004, 6);
 
     // Not plugged in yet (issue 8): the families are there, without series.
     expect(m.get('rr_sync_events_total')!.samples).toEqual([]);

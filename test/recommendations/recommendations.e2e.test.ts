@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnswerTiming } from '../../src/recommendations/index.ts';
 import { expectSound, RR_CATALOG, STORE } from './recs.fixture.ts';
 import { createRecsHarness, type RecsHarness } from './recs.harness.ts';
 
@@ -114,6 +115,24 @@ describe('recommendations through Retail Rocket, checked and enriched by the ind
     });
     expect(search).toMatchObject({ source: 'retailrocket', items: [{ id: 6 }] }); // 901 unknown
     for (const a of [popular, category, search]) await expectSound(r.h.db.pool, a);
+  });
+
+  it('times each answer: the wait for Retail Rocket apart from the service own part', async () => {
+    const timings: AnswerTiming[] = [];
+    const { service } = r.service({ env: RELAXED, onAnswer: (t) => timings.push(t) });
+    await r.faults({ delayMs: 60 });
+    try {
+      await service.get('productRecommendations/related', { productIds: [3], sessionExternalId: 'v1' });
+      await service.get('productRecommendations/related', { productIds: [999], sessionExternalId: 'v1' });
+    } finally {
+      await r.faults({ delayMs: 0 });
+    }
+    const [asked, unknown] = timings;
+    expect(asked).toMatchObject({ source: 'retailrocket' });
+    expect(asked!.upstreamMs).toBeGreaterThanOrEqual(60);
+    expect(asked!.totalMs).toBeGreaterThanOrEqual(asked!.upstreamMs);
+    expect(unknown).toMatchObject({ source: 'fallback', upstreamMs: 0 });
+    expect(unknown!.totalMs).toBeGreaterThan(0);
   });
 
   it('unknown input ids: no upstream call, the fallback, and which ids were unknown', async () => {
