@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -290,6 +291,33 @@ describe.each([false, true])('incremental syncs (compacting after each: %s)', (c
     await rm(path.join(h.feedsDir, `${DIFF_REPORT}.tmp`), { recursive: true });
     await sync();
     expect(await keys()).toEqual(['product:2 changed']);
+  });
+
+  it('a feed that fails its self-check applies nothing, though the apply step ran meanwhile', async () => {
+    await h.db.pool.query("update store.products set price = '13' where id = '2'");
+    await rm(path.join(h.feedsDir, DIFF_REPORT), { force: true });
+    let corrupted = false;
+    await expect(
+      sync({
+        hooks: {
+          corruptXml: (chunk) => {
+            if (corrupted || !chunk.includes('</offers>')) return;
+            chunk.fill(0x20, chunk.lastIndexOf('</offers>'));
+            corrupted = true;
+          },
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'feed.self_check_failed' });
+    expect(corrupted).toBe(true);
+    expect(await outbox()).toEqual([]);
+    const { rows } = await h.db.pool.query(
+      "select body->'product'->>'price' as price from rr_sync.catalog_items where product_id = '2'",
+    );
+    expect(rows[0].price).not.toBe('13');
+    expect(existsSync(path.join(h.feedsDir, DIFF_REPORT))).toBe(false);
+    await sync();
+    expect(await keys()).toEqual(['product:2 changed']);
+    expect(existsSync(path.join(h.feedsDir, DIFF_REPORT))).toBe(true);
   });
 
   it('a dry run changes nothing and writes the diff report of what it would enqueue', async () => {
