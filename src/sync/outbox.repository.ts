@@ -66,25 +66,30 @@ export async function enqueue(client: Queryable, items: readonly OutboxItem[]): 
   let changed = 0;
   for (let i = 0; i < unique.length; i += ENQUEUE_CHUNK) {
     const chunk = unique.slice(i, i + ENQUEUE_CHUNK);
+    // One JSON document per chunk, unpacked by the server: pg would otherwise escape every body
+    // twice (JSON.stringify, then its array literal), measured ~1 s of a 1M-product sync's CPU.
+    const rows = chunk.map((c) => ({
+      key: c.key,
+      kind: c.kind,
+      item_id: c.itemId,
+      stock_id: c.stockId ?? null,
+      body: c.body,
+      hash: c.hash,
+      change: c.change,
+      run_id: c.runId ?? null,
+    }));
     const res = await client.query(
       `insert into rr_sync.outbox as o (key, kind, item_id, stock_id, body, hash, change, run_id)
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::bigint[])
+       select key, kind, item_id, stock_id, body, hash, change, run_id
+         from jsonb_to_recordset($1::jsonb) as x(key text, kind text, item_id text, stock_id text,
+                                                 body jsonb, hash text, change text, run_id bigint)
        on conflict (key) do update set
          kind = excluded.kind, item_id = excluded.item_id, stock_id = excluded.stock_id,
          body = excluded.body, hash = excluded.hash, change = excluded.change, run_id = excluded.run_id,
          version = o.version + 1, attempts = 0, next_attempt_at = now(), last_error = null,
          updated_at = now()
        where o.hash <> excluded.hash`,
-      [
-        chunk.map((c) => c.key),
-        chunk.map((c) => c.kind),
-        chunk.map((c) => c.itemId),
-        chunk.map((c) => c.stockId ?? null),
-        chunk.map((c) => JSON.stringify(c.body)),
-        chunk.map((c) => c.hash),
-        chunk.map((c) => c.change),
-        chunk.map((c) => (c.runId === undefined || c.runId === null ? null : String(c.runId))),
-      ],
+      [JSON.stringify(rows)],
     );
     changed += res.rowCount ?? 0;
   }
