@@ -40,12 +40,6 @@ export interface PassExtension<R> {
   sink: OfferSink;
   /** Called after the pass, before publishing; a refusal stops the run with exit 3. */
   gate(force: boolean): { ok: true } | { ok: false; reason: string };
-  /**
-   * Called right after the pass, while the feed finishes (self-check, publish): the extension may
-   * start its work, but must not make any of it visible before `apply`; `dispose` without `apply`
-   * undoes it.
-   */
-  begin?(ctx: { runId: number | null; dryRun: boolean }): void;
   /** Called once the feed is published or unchanged (never after a refusal or a failure). */
   apply(ctx: { runId: number | null; dryRun: boolean; feedVersion: string | null }): Promise<R>;
   dispose(): Promise<void>;
@@ -235,7 +229,6 @@ export async function runCatalogJob<R>(
       sinks,
       { signal: spec.signal, onProgress: spec.onProgress, lockLost: lock.signal },
     );
-    spec.extension?.begin?.({ runId, dryRun: Boolean(spec.dryRun) });
     const built: BuiltFeed | null = feed ? await feed.finish(started) : null;
     if (built) built.manifest.catalog = await catalogIdentity(deps.catalog, config.catalogSchema);
     const current = await readCurrentFeed(feedsDir);

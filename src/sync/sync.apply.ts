@@ -39,12 +39,6 @@ export interface ApplyOptions {
   categoryPaths: ReadonlyMap<string, string> | null;
   /** Rows of the state before this run (the pass streamed them): sizes the delta. */
   stateRows: number;
-  /**
-   * When given, the work is done at once and the transaction waits for this before it commits:
-   * true commits (a dry run still rolls back), false rolls back and keeps no diff report. The sync
-   * starts its apply step while the feed finishes its self-check, and commits once it is published.
-   */
-  commitWhen?: Promise<boolean>;
 }
 
 const FETCH = 500;
@@ -355,12 +349,6 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
       },
       'sync changes applied',
     );
-    if (opts.commitWhen && !(await opts.commitWhen)) {
-      // The feed was refused or failed: nothing of this run is applied.
-      await db.query('rollback');
-      await report.abort();
-      return counts;
-    }
     // The diff report is complete before the changes commit: a failed write rolls them back.
     await report.close();
     if (opts.dryRun) {

@@ -7,7 +7,7 @@ import {
 } from '../pipeline/catalog.job.ts';
 import type { ChangeCounts, SyncDeps } from './sync.contracts.ts';
 import { DiffSink } from './sync.diff.ts';
-import { applyStage, type ApplyCounts } from './sync.apply.ts';
+import { applyStage } from './sync.apply.ts';
 
 export interface SyncJobOptions extends CatalogRunOptions {
   /** `resync --full`: enqueue every valid item whatever its hash (resumable). */
@@ -36,9 +36,6 @@ export const DIFF_REPORT = 'last-sync.diff.ndjson';
 export async function runSyncJob(deps: SyncDeps, options: SyncJobOptions = {}): Promise<SyncSummary> {
   const diff = new DiffSink(deps.state, { full: Boolean(options.full) });
   const diffReportPath = path.join(deps.config.feedsDir, DIFF_REPORT);
-  let applying: Promise<ApplyCounts> | undefined;
-  let decide!: (commit: boolean) => void;
-  const commitWhen = new Promise<boolean>((resolve) => (decide = resolve));
   const result: CatalogJobResult<SyncChanges> = await runCatalogJob(deps, {
     kind: options.full ? 'resync' : 'sync',
     trigger: options.trigger,
@@ -54,10 +51,8 @@ export async function runSyncJob(deps: SyncDeps, options: SyncJobOptions = {}): 
     extension: {
       sink: diff,
       gate: (force) => diff.gate(deps.config.feedMaxDrop, force),
-      // The apply step runs while the feed finishes its self-check (the main thread waits for
-      // the checker then) and commits once the feed is published or unchanged.
-      begin: ({ runId, dryRun }) => {
-        applying ??= applyStage(diff.client, {
+      async apply({ runId, dryRun }) {
+        const applied = await applyStage(diff.client, {
           runId,
           full: Boolean(options.full),
           baseline: diff.baseline,
@@ -66,15 +61,7 @@ export async function runSyncJob(deps: SyncDeps, options: SyncJobOptions = {}): 
           categoryPaths: diff.pathsChanged ? diff.categoryPaths : null,
           stateRows: diff.stateRows,
           logger: deps.logger,
-          commitWhen,
         });
-        // Observed by apply() or dispose().
-        applying.catch(() => undefined);
-      },
-      async apply() {
-        if (!applying) throw new Error('sync: apply before begin');
-        decide(true);
-        const applied = await applying!;
         return {
           new: applied.new,
           changed: applied.changed,
@@ -86,12 +73,7 @@ export async function runSyncJob(deps: SyncDeps, options: SyncJobOptions = {}): 
           diffReportPath,
         };
       },
-      async dispose() {
-        // Refused, failed or aborted before apply: roll the work back before the connection goes.
-        decide(false);
-        await applying?.catch(() => undefined);
-        await diff.dispose();
-      },
+      dispose: () => diff.dispose(),
     },
   });
   const { extension, ...summary } = result;
