@@ -3,7 +3,7 @@
  * a pure state machine of the clock it is given, so it is tested without timers or sockets.
  *
  * closed ──(in the last windowMs: at least failureThreshold failures, and at least failureRatio
- *           of the calls failed)──► open
+ *           of the calls failed; or consecutiveFailures failures in a row)──► open
  * open ──(coolDownMs passed: the next request is let through as the one probe)──► half_open
  * half_open ──probe succeeds──► closed;  half_open ──probe fails──► open (cool-down again)
  *
@@ -11,6 +11,10 @@
  * the count opens it. A busy one sees a few slow answers among hundreds (a cold start, one stalled
  * connection): without the ratio, five of them in a row opened the breaker and sent every visitor
  * to the fallback for the cool-down, though Retail Rocket answered 99 % of the calls (bench:api).
+ * The run of consecutive failures is for the other edge: right after a busy healthy period, the
+ * window is full of successes, and a Retail Rocket that stalls now would need as many timeouts
+ * (seconds of answers at the deadline) before the ratio turns; a long unbroken run of them says
+ * the same sooner.
  *
  * While open (and while the probe is out) requests are refused at once, so the caller answers from
  * its fallback without waiting for a Retail Rocket that is known to be failing.
@@ -23,6 +27,8 @@ export interface BreakerOptions {
   failureRatio: number;
   /** The rolling window the outcomes are counted in. */
   windowMs: number;
+  /** Failures in a row (no success between them) that open the breaker whatever the window says. */
+  consecutiveFailures: number;
   /** How long the breaker stays open before one probe is let through. */
   coolDownMs: number;
 }
@@ -31,6 +37,7 @@ export const DEFAULT_BREAKER: BreakerOptions = {
   failureThreshold: 5,
   failureRatio: 0.5,
   windowMs: 10_000,
+  consecutiveFailures: 20,
   coolDownMs: 10_000,
 };
 
@@ -71,6 +78,7 @@ export function createBreaker(options: BreakerOptions, now: () => number): Break
   let openedAt = 0;
   let probeSince = 0;
   let opened = 0;
+  let inARow = 0;
   const sliceMs = Math.max(1, options.windowMs / SLICES);
   // Ring of slices: which slice number each holds, and its counts.
   const slices = Array.from({ length: SLICES }, () => ({ n: -1, calls: 0, failures: 0 }));
@@ -101,6 +109,7 @@ export function createBreaker(options: BreakerOptions, now: () => number): Break
     state = 'open';
     openedAt = now();
     forget();
+    inARow = 0;
     opened += 1;
   };
 
@@ -132,6 +141,7 @@ export function createBreaker(options: BreakerOptions, now: () => number): Break
         } else if (outcome === 'success') {
           state = 'closed';
           forget();
+          inARow = 0;
         } else {
           open();
         }
@@ -142,9 +152,17 @@ export function createBreaker(options: BreakerOptions, now: () => number): Break
       if (state !== 'closed' || outcome === 'none') return;
       const t = now();
       count(t, outcome === 'failure');
-      if (outcome === 'success') return;
+      if (outcome === 'success') {
+        inARow = 0;
+        return;
+      }
+      inARow += 1;
       const { calls, failures } = counts(t);
-      if (failures >= options.failureThreshold && failures >= calls * options.failureRatio) open();
+      if (
+        inARow >= options.consecutiveFailures ||
+        (failures >= options.failureThreshold && failures >= calls * options.failureRatio)
+      )
+        open();
     },
     snapshot() {
       const { calls, failures } = state === 'closed' ? counts(now()) : { calls: 0, failures: 0 };

@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBreaker, type BreakerOptions } from '../../src/recommendations/recommendations.breaker.ts';
 
-const OPTS: BreakerOptions = { failureThreshold: 3, failureRatio: 0.5, windowMs: 10_000, coolDownMs: 10_000 };
+const OPTS: BreakerOptions = {
+  failureThreshold: 3,
+  failureRatio: 0.5,
+  windowMs: 10_000,
+  consecutiveFailures: 20,
+  coolDownMs: 10_000,
+};
 
 function setup(opts = OPTS) {
   let t = 0;
@@ -48,6 +54,18 @@ describe('the recommendations circuit breaker', () => {
     expect(b2.snapshot().state).toBe('closed'); // 19 of 39 failed
     fail2(1);
     expect(b2.snapshot().state).toBe('open'); // 20 of 40
+  });
+
+  it('right after a busy healthy period, a long run of failures opens it before the ratio turns', () => {
+    const { b, fail, succeed } = setup();
+    succeed(5000);
+    fail(19);
+    expect(b.snapshot().state).toBe('closed');
+    succeed(1); // a success breaks the run
+    fail(19);
+    expect(b.snapshot().state).toBe('closed');
+    fail(1);
+    expect(b.snapshot()).toMatchObject({ state: 'open', opened: 1 });
   });
 
   it('outcomes older than the window no longer count', () => {
