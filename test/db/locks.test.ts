@@ -76,7 +76,12 @@ describe('the job lock connection', () => {
       /^Lost the connection that held the feed job lock \(terminating connection due to administrator command\)/,
     );
     await lock.release();
-    // The lock died with its connection: another run can take it at once.
+    // The lock died with its connection: another run can take it as soon as the server has ended
+    // that backend. (The client hears the FATAL before the backend has exited and let go of its
+    // locks: taking it at that very moment failed once on a loaded CI machine.)
+    while ((await admin.query('select 1 from pg_locks where pid = $1', [pid])).rowCount) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const next = await acquireJobLock(pool, 'feed');
     await next.release();
   });
