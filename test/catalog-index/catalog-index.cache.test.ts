@@ -7,6 +7,7 @@ import { clientLike, watchIndex, type IndexWatch } from '../../src/catalog-index
 import { APP_NAMES, type Queryable } from '../../src/db/pool.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import { runSyncJob } from '../../src/sync/sync.job.ts';
+import { until } from '../helpers/until.ts';
 import { createFeedHarness, type FeedHarness } from '../feed/feed.harness.ts';
 import { createStore, product } from '../feed/store.fixture.ts';
 
@@ -25,13 +26,8 @@ function counting(db: Queryable): Queryable & { count: number } {
   return c;
 }
 
-async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
-  const t0 = Date.now();
-  while (!ok()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Notifications and reconnects take milliseconds: poll often, give up soon. */
+const SOON = { timeoutMs: 5_000, everyMs: 10 };
 
 const price = (item: IndexedItem | undefined) => item?.product.price;
 
@@ -77,7 +73,11 @@ describe('the cached index reads', () => {
     const g = watch.generation();
     await h.db.pool.query(`update store.products set price = 12 where id = '1'`);
     await runSyncJob(h.deps);
-    await until('the change notification', () => watch.generation() > g);
+    await until(() => watch.generation() > g, {
+      what: 'the change notification',
+      timeoutMs: 5_000,
+      everyMs: 10,
+    });
     expect(price((await index.findKnownProducts(['1'])).get('1'))).toBe(12);
     expect(db.count).toBeGreaterThan(queries);
   });
@@ -92,7 +92,11 @@ describe('the cached index reads', () => {
       await new Promise((r) => setTimeout(r, 200));
       expect(watch.generation()).toBe(g);
       await c.query(`update rr_sync.category_paths set path = path where id = '1'`);
-      await until('a notification for category_paths', () => watch.generation() > g);
+      await until(() => watch.generation() > g, {
+        what: 'a notification for category_paths',
+        timeoutMs: 5_000,
+        everyMs: 10,
+      });
     } finally {
       c.release();
     }
@@ -175,7 +179,7 @@ describe('the cached index reads', () => {
           where application_name = $1 and datname = current_database()`,
         [APP_NAMES.indexWatch],
       );
-      await until('the watch to notice', () => !w.live());
+      await until(() => !w.live(), { ...SOON, what: 'the watch to notice' });
       // A change made while nobody listens: it must be seen (nothing cached is trusted).
       await h.db.pool.query(`update store.products set price = 13 where id = '1'`);
       await runSyncJob(h.deps);
@@ -185,7 +189,7 @@ describe('the cached index reads', () => {
       expect(db.count).toBe(n + 2);
       expect(index.stats().bypassed).toBe(2);
       refuse = false;
-      await until('the watch to reconnect', () => w.live());
+      await until(() => w.live(), { ...SOON, what: 'the watch to reconnect' });
       expect(w.generation()).toBeGreaterThan(before);
       await index.findKnownProducts(['1']);
       const m = db.count;
@@ -219,8 +223,8 @@ describe('the cached index reads', () => {
     try {
       await w.ready();
       clients[0]!.silent = true;
-      await until('the heartbeat to fail', () => !w.live());
-      await until('a new connection', () => w.live());
+      await until(() => !w.live(), { ...SOON, what: 'the heartbeat to fail' });
+      await until(() => w.live(), { ...SOON, what: 'a new connection' });
       expect(clients.length).toBeGreaterThanOrEqual(2);
     } finally {
       await w.close();

@@ -1,3 +1,4 @@
+import { until as waitUntil } from '../helpers/until.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -111,12 +112,6 @@ export function killStragglers(): void {
 }
 
 /** Resolves with the value once `fn` returns a truthy one (polled; the timeout is generous). */
-export async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+export function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  return waitUntil(fn, { timeoutMs, everyMs: 100 });
 }

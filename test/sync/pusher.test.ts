@@ -1,3 +1,4 @@
+import { until } from '../helpers/until.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRetailRocketClient } from '../../src/rr/index.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
@@ -26,13 +27,6 @@ beforeEach(() => h.reset());
 afterAll(() => h?.close());
 
 /** Resolves once `check` is true (polled), failing after `ms`. */
-async function until(check: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const callKey = (c: EmulatorCall) =>
   c.kind === 'group'
@@ -234,16 +228,16 @@ describe('pusher.start / stop', () => {
     try {
       // pollMs is a minute: only the NOTIFY from enqueue can make these arrive in time.
       await enqueue(h.db.pool, [productItem(1), productItem(2)]);
-      await until(async () => Object.keys(await h.pushes()).length === 2, 30_000);
-      await until(async () => (await outboxCount(h)) === 0, 30_000);
+      await until(async () => Object.keys(await h.pushes()).length === 2, { timeoutMs: 30_000 });
+      await until(async () => (await outboxCount(h)) === 0, { timeoutMs: 30_000 });
 
       await h.db.pool.query(
         `select pg_terminate_backend(pid) from pg_stat_activity
           where datname = current_database() and pid <> pg_backend_pid()`,
       );
       await enqueue(h.db.pool, [productItem(3)]).catch(() => enqueue(h.db.pool, [productItem(3)]));
-      await until(async () => Object.keys(await h.pushes()).length === 3, 30_000);
-      await until(async () => (await outboxCount(h).catch(() => -1)) === 0, 30_000);
+      await until(async () => Object.keys(await h.pushes()).length === 3, { timeoutMs: 30_000 });
+      await until(async () => (await outboxCount(h).catch(() => -1)) === 0, { timeoutMs: 30_000 });
     } finally {
       await pusher.stop({ timeoutMs: 10_000 });
     }
