@@ -305,6 +305,17 @@ export async function dropParked(db: Queryable, ids: readonly string[], reason: 
   return res.rows[0]?.n ?? 0;
 }
 
+/**
+ * Reclaims the spool's dead rows (every event leaves two: its leased version and its deletion).
+ * Between autovacuum's visits (a minute apart at best) a busy spool piles up tens of thousands,
+ * and the claim's index scan walks over all of them: at 2,000 events/s a claim took 25 ms after
+ * a minute instead of under 1 ms. SKIP_LOCKED: another sender's (or autovacuum's) run is enough.
+ * VACUUM takes no lock that blocks the INSERTs, claims or deletes.
+ */
+export async function vacuumSpool(db: Queryable): Promise<void> {
+  await db.query('vacuum (skip_locked) rr_sync.event_spool');
+}
+
 export interface EventCount {
   result: string;
   reason: string;

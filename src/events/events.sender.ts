@@ -24,6 +24,7 @@ import {
   unparkEvents,
   type EventDeadLetter,
   type EventRetry,
+  vacuumSpool,
 } from './events.repository.ts';
 import { idVerdict, parkedVerdict, sendVerdict, type SendVerdictOptions } from './events.verdict.ts';
 import { settleWithin } from '../shared/settle.ts';
@@ -57,6 +58,11 @@ export interface EventSenderOptions {
   /** Deadline of one single event call (default 4 x RR_TIMEOUT_MS, at least 2 s). */
   singleTimeoutMs?: number;
   retry?: SendVerdictOptions;
+  /**
+   * VACUUM the spool after this many claimed events (default 5,000; 0: leave it to autovacuum).
+   * Each claimed event leaves dead rows that every later claim walks over until a vacuum.
+   */
+  vacuumEvery?: number;
 }
 
 const BATCHABLE = new Set<string>(BATCH_EVENT_TYPES);
@@ -90,6 +96,7 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
   const recheckMs = options.recheckMs ?? 60_000;
   const batchTimeoutMs = options.batchTimeoutMs ?? 10_000;
   const singleTimeoutMs = options.singleTimeoutMs ?? Math.max(2000, 4 * config.rr.timeoutMs);
+  const vacuumEvery = options.vacuumEvery ?? 5000;
   const reason = (t: string) => rr.redact(t).slice(0, 2000);
 
   let running: Promise<void> | undefined;
@@ -99,8 +106,22 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
   let report: SendReport = { sent: 0, parked: 0, retried: 0, deadLetters: 0 };
   let recheckTimer: ReturnType<typeof setInterval> | undefined;
   let dbFailures = 0;
+  let claimedSinceVacuum = 0;
+  let vacuuming: Promise<void> | undefined;
 
   const { wait, kick } = createWakeable();
+
+  /** In the background: the claims go on meanwhile (VACUUM does not block them). */
+  function vacuumIfDue(claimed: number): void {
+    claimedSinceVacuum += claimed;
+    if (vacuumEvery <= 0 || claimedSinceVacuum < vacuumEvery || vacuuming) return;
+    claimedSinceVacuum = 0;
+    vacuuming = vacuumSpool(db)
+      .catch((err: unknown) =>
+        logger.warn({ err: (err as Error).message }, 'could not vacuum the event spool'),
+      )
+      .finally(() => (vacuuming = undefined));
+  }
 
   const pauseLeft = () => Math.max(0, pausedUntil - performance.now());
   const coalescer = createCoalescer((events) =>
@@ -278,6 +299,7 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
         rows = await claimEvents(db, owner, claimBatch, leaseMs);
         lastClaimFull = rows.length >= claimBatch;
         dbFailures = 0;
+        vacuumIfDue(rows.length);
       } catch (err) {
         dbFailures += 1;
         if (dbFailures === 1 || dbFailures % 30 === 0) {
@@ -383,6 +405,7 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
       const outcome = await settleWithin(current, timeoutMs);
       if (outcome === 'late') logger.warn({ timeoutMs }, 'event calls still in flight at the stop deadline');
       await rechecking.catch(() => undefined);
+      await vacuuming;
       await releaseEventLeases(db, owner).catch((err: unknown) =>
         logger.warn({ err: (err as Error).message }, 'could not release event leases'),
       );

@@ -153,8 +153,9 @@ describe('the event sender', () => {
   it('two senders on one spool: every event delivered exactly once, in order per visitor', async () => {
     await reset();
     await h.faults({ delayMs: 0, jitterMs: 20, paths: '/1.0/' });
-    const a = h.sender({ claimBatch: 15, pollMs: 100 }, 'owner-a');
-    const b = h.sender({ claimBatch: 15, pollMs: 100 }, 'owner-b');
+    // Each also vacuums the spool every 20 claimed events, while the other claims and deletes.
+    const a = h.sender({ claimBatch: 15, pollMs: 100, vacuumEvery: 20 }, 'owner-a');
+    const b = h.sender({ claimBatch: 15, pollMs: 100, vacuumEvery: 20 }, 'owner-b');
     a.start();
     b.start();
     try {
@@ -174,5 +175,30 @@ describe('the event sender', () => {
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
+  });
+
+  it('vacuums the spool every vacuumEvery claimed events, so its dead rows do not pile up between autovacuums', async () => {
+    await reset();
+    const vacuums = async () => {
+      const { rows } = await h.db.pool.query<{ n: number }>(
+        `select vacuum_count::int as n from pg_stat_user_tables
+          where schemaname = 'rr_sync' and relname = 'event_spool'`,
+      );
+      return rows[0]!.n;
+    };
+    const accept = async (n: number) => {
+      for (let i = 0; i < n; i++) await accepted('view', { sessionExternalId: `w${i % 7}`, productId: 1 });
+    };
+    const before = await vacuums();
+    await accept(40);
+    expect(await h.sender({ claimBatch: 10, vacuumEvery: 0 }).drain()).toMatchObject({ sent: 40 });
+    expect(await vacuums()).toBe(before);
+
+    await accept(95);
+    expect(await h.sender({ claimBatch: 10, vacuumEvery: 30 }).drain()).toMatchObject({ sent: 95 });
+    // 95 claimed: after the 30th, 60th and 90th.
+    await until(async () => (await vacuums()) >= before + 3, 10_000);
+    expect(await vacuums()).toBe(before + 3);
+    expect(await h.spool()).toEqual([]);
   });
 });
