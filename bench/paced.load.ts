@@ -33,7 +33,14 @@ export interface PacedOptions {
   seconds: number;
   /** The i-th request (0-based). */
   request(i: number): PacedRequest;
-  onResponse?(status: number, body: string): void;
+  /** Each answer (of the i-th request), with its latency (ms, from its due time). */
+  onResponse?(
+    status: number,
+    body: string,
+    headers: Record<string, unknown>,
+    latencyMs: number,
+    i: number,
+  ): void;
 }
 
 export interface PacedResult {
@@ -104,7 +111,7 @@ export async function pacedLoad(options: PacedOptions): Promise<PacedResult> {
           if (res.statusCode >= 200 && res.statusCode < 300) ok += 1;
           else non2xx += 1;
           settle(i, due);
-          options.onResponse?.(res.statusCode, text);
+          options.onResponse?.(res.statusCode, text, res.headers, latency[i]!, i);
         })
         .catch(() => {
           errors += 1;

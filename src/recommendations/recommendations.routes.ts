@@ -3,7 +3,7 @@ import { requireBearer } from '../server/api.auth.ts';
 import { HttpError, sendJson } from '../server/server.respond.ts';
 import type { Route } from '../server/server.route.ts';
 import { RecommendationInputError } from './recommendations.request.ts';
-import type { RecommendationService } from './recommendations.service.ts';
+import type { AnswerTiming, RecommendationService } from './recommendations.service.ts';
 
 /**
  * `GET /v1/recommendations/{group}/{algorithm}` on Retail Rocket's v3.0 path and parameter names:
@@ -28,6 +28,14 @@ export function paramsOf(search: URLSearchParams): Record<string, unknown> {
   return out;
 }
 
+/**
+ * `Server-Timing` (W3C): how long Retail Rocket took (`rr`, 0 when not asked) and the whole answer
+ * (`total`), in ms, so the shop can log where its time went; their difference is this service's.
+ */
+export function serverTiming(t: AnswerTiming): string {
+  return `rr;dur=${t.upstreamMs.toFixed(1)};desc="Retail Rocket", total;dur=${t.totalMs.toFixed(1)}`;
+}
+
 const invalid = (detail: string) =>
   new HttpError(400, 'recommendations.invalid', `Invalid request: ${detail}.`);
 
@@ -44,7 +52,11 @@ export function createRecommendationRoutes(
         const url = new URL(req.url ?? '/', 'http://localhost');
         const resource = `${params.group}/${params.algorithm}`;
         try {
-          sendJson(res, 200, await service.get(resource, paramsOf(url.searchParams)));
+          let timing: AnswerTiming | undefined;
+          const answer = await service.get(resource, paramsOf(url.searchParams), {
+            onTiming: (t) => (timing = t),
+          });
+          sendJson(res, 200, answer, timing ? { 'server-timing': serverTiming(timing) } : {});
         } catch (err) {
           if (err instanceof RecommendationInputError) throw new HttpError(err.status, err.code, err.message);
           throw err;

@@ -57,6 +57,11 @@ export interface AnswerTiming {
   upstreamMs: number;
 }
 
+export interface GetOptions {
+  /** Called with this answer's timing just before it resolves (the route's Server-Timing header). */
+  onTiming?: (timing: AnswerTiming) => void;
+}
+
 export interface RecommendationServiceOptions {
   breaker?: Partial<BreakerOptions>;
   /**
@@ -85,8 +90,13 @@ export interface RecommendationService {
   get<R extends RecommendationResource>(
     resource: R,
     params: RecommendationInput<R>,
+    options?: GetOptions,
   ): Promise<RecommendationAnswer>;
-  get(resource: string, params: Readonly<Record<string, unknown>>): Promise<RecommendationAnswer>;
+  get(
+    resource: string,
+    params: Readonly<Record<string, unknown>>,
+    options?: GetOptions,
+  ): Promise<RecommendationAnswer>;
   /** Each family's breaker (for the status page and metrics). */
   breakerStates(): Record<ResourceFamily, BreakerSnapshot>;
   /** Answers given since start, per source and per fallback reason. */
@@ -297,12 +307,19 @@ export function createRecommendationService(
   async function get(
     resource: string,
     params: Readonly<Record<string, unknown>>,
+    options: GetOptions = {},
   ): Promise<RecommendationAnswer> {
     const started = now();
     const req = parseRequest(resource, params);
     const timing = { upstreamMs: 0 };
     const result = await answer(req, started + timeoutMs, timing);
-    deps.onAnswer?.({ source: result.source, totalMs: now() - started, upstreamMs: timing.upstreamMs });
+    const done: AnswerTiming = {
+      source: result.source,
+      totalMs: now() - started,
+      upstreamMs: timing.upstreamMs,
+    };
+    deps.onAnswer?.(done);
+    options.onTiming?.(done);
     counts.bySource[result.source] += 1;
     if (result.reason) counts.byReason[result.reason] += 1;
     return result;

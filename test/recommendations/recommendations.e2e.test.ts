@@ -276,6 +276,29 @@ describe('GET /v1/recommendations/{group}/{algorithm}', () => {
     });
   });
 
+  it('says in Server-Timing how long Retail Rocket took and how long the whole answer', async () => {
+    const timing = async (path: string) => {
+      const res = await fetch(`${base}/${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const body = (await res.json()) as { source: string };
+      const header = res.headers.get('server-timing') ?? '';
+      const dur = (name: string) => Number(new RegExp(`(?:^|, )${name};dur=([\\d.]+)`).exec(header)?.[1]);
+      return { source: body.source, rr: dur('rr'), total: dur('total') };
+    };
+    await r.faults({ delayMs: 60 });
+    try {
+      const asked = await timing('productRecommendations/related?productIds=3&sessionExternalId=v1');
+      expect(asked.source).toBe('retailrocket');
+      expect(asked.rr).toBeGreaterThanOrEqual(60);
+      expect(asked.total).toBeGreaterThanOrEqual(asked.rr);
+      // An unknown product: Retail Rocket is not asked.
+      const unknown = await timing('productRecommendations/related?productIds=999&sessionExternalId=v1');
+      expect(unknown).toMatchObject({ source: 'fallback', rr: 0 });
+      expect(unknown.total).toBeLessThan(60);
+    } finally {
+      await r.faults({ delayMs: 0 });
+    }
+  });
+
   it('refuses a missing or wrong token with 401 auth.required', async () => {
     for (const token of [null, 'wrong-token-0123456789']) {
       const res = await get('partnerRecommendations/popular?sessionExternalId=v1', token);
