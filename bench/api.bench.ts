@@ -35,6 +35,7 @@ import { DEMO_PARTNER } from '../src/emulator/index.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 import { runSyncJob } from '../src/sync/sync.job.ts';
 import { startEmulatorProcess } from './emulator.peer.ts';
+import { startNoopProcess } from './noop.peer.ts';
 import { openPool, pacedLoad, type PacedRequest, type PacedResult } from './paced.load.ts';
 
 const { values } = parseArgs({
@@ -273,28 +274,47 @@ async function main() {
 
     // 1. Events.
     if (phases.has('events')) {
+      const eventRequest = (n: number): PacedRequest => ({
+        method: 'POST',
+        path: '/v1/events/view',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sessionExternalId: `v${n % 5000}`, productId: ids[n % ids.length] }),
+      });
+      const rate = Number(values['events-rate']);
+      const warmup = Number(values['warmup-seconds']);
+      // Control: the same load, warm-up included, on a server that answers 202 at once (no
+      // database, no work): what this machine and the generator alone add to the latency.
+      const noop = await startNoopProcess();
+      try {
+        const noopPool = openPool(noop.url, 200);
+        if (warmup > 0) await pacedLoad({ pool: noopPool, rate, seconds: warmup, request: eventRequest });
+        results.eventsFloor = figure(
+          await pacedLoad({
+            pool: noopPool,
+            rate,
+            seconds: Number(values['events-seconds']),
+            request: eventRequest,
+          }),
+        );
+        await noopPool.close();
+        console.log('events control (the same load on a no-op server)', results.eventsFloor);
+      } finally {
+        noop.stop();
+      }
       // One set of connections for the warm-up and the measured load (their set-up is not timed).
       const pool = openPool(service.url, 200);
-      const eventLoad = (seconds: number) =>
-        pacedLoad({
-          pool,
-          rate: Number(values['events-rate']),
-          seconds,
-          request: (n): PacedRequest => ({
-            method: 'POST',
-            path: '/v1/events/view',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ sessionExternalId: `v${n % 5000}`, productId: ids[n % ids.length] }),
-          }),
-        });
-      const warmup = Number(values['warmup-seconds']);
+      const eventLoad = (seconds: number) => pacedLoad({ pool, rate, seconds, request: eventRequest });
       if (warmup > 0) {
         results.eventsWarmup = figure(await eventLoad(warmup));
         console.log(`events, first ${warmup} s (warm-up, not in the verdict)`, results.eventsWarmup);
       }
       const events = await eventLoad(Number(values['events-seconds']));
       await pool.close();
-      results.events = figure(events);
+      const floor = results.eventsFloor as PacedResult;
+      results.events = {
+        ...figure(events),
+        'p99 − no-op p99 ms': Math.round((events['p99 ms'] - floor['p99 ms']) * 10) / 10,
+      };
       // The spool's own counter of accepted (committed) events: what the emulator must receive.
       const drainStart = performance.now();
       let accepted = await acceptedEvents();
