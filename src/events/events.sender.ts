@@ -405,7 +405,8 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
       const outcome = await settleWithin(current, timeoutMs);
       if (outcome === 'late') logger.warn({ timeoutMs }, 'event calls still in flight at the stop deadline');
       await rechecking.catch(() => undefined);
-      await vacuuming;
+      // A VACUUM is not worth holding up a stop: it is left to finish (or fail) on its own.
+      if (vacuuming) await settleWithin(vacuuming, 1000);
       await releaseEventLeases(db, owner).catch((err: unknown) =>
         logger.warn({ err: (err as Error).message }, 'could not release event leases'),
       );
