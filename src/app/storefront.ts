@@ -87,7 +87,6 @@ export function createStorefront(deps: StorefrontDeps): Storefront {
     config,
     logger,
     clock,
-    onAnswer: deps.onRecommendation,
     popular: popularEvery((limit, exclude) => popularProducts(state, limit, exclude)),
   });
   let stopping: Promise<void> | undefined;
@@ -116,7 +115,10 @@ export function createStorefront(deps: StorefrontDeps): Storefront {
     events,
     recommendations,
     sender,
-    routes: [...createEventRoutes(events, config), ...createRecommendationRoutes(recommendations, config)],
+    routes: [
+      ...createEventRoutes(events, config),
+      ...createRecommendationRoutes(recommendations, config, deps.onRecommendation),
+    ],
     providers,
     start: () => sender?.start(),
     stop({ timeoutMs = 10_000 } = {}) {

@@ -19,7 +19,7 @@ export interface OpsMetrics {
   onCall(info: CallInfo): void;
   /** One push outcome of this process's pusher. */
   onPush(result: PushResult): void;
-  /** One recommendation answer: the service's `onAnswer` hook. */
+  /** One recommendation answer's timing (the recommendation route's `onAnswer`). */
   onRecommendation(timing: AnswerTiming): void;
   /** Set the gauges (and provider counters) from a snapshot. */
   update(snap: OpsSnapshot): void;

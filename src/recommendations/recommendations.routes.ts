@@ -32,7 +32,7 @@ export function paramsOf(search: URLSearchParams): Record<string, unknown> {
  * `Server-Timing` (W3C): how long Retail Rocket took (`rr`, 0 when not asked) and the whole answer
  * (`total`), in ms, so the shop can log where its time went; their difference is this service's.
  */
-export function serverTiming(t: AnswerTiming): string {
+function serverTiming(t: AnswerTiming): string {
   return `rr;dur=${t.upstreamMs.toFixed(1)};desc="Retail Rocket", total;dur=${t.totalMs.toFixed(1)}`;
 }
 
@@ -42,6 +42,8 @@ const invalid = (detail: string) =>
 export function createRecommendationRoutes(
   service: RecommendationService,
   config: Pick<Config, 'apiToken'>,
+  /** Each answer's timing, also sent as its Server-Timing header (e.g. the /metrics histogram). */
+  onAnswer?: (timing: AnswerTiming) => void,
 ): Route[] {
   return [
     {
@@ -54,7 +56,10 @@ export function createRecommendationRoutes(
         try {
           let timing: AnswerTiming | undefined;
           const answer = await service.get(resource, paramsOf(url.searchParams), {
-            onTiming: (t) => (timing = t),
+            onTiming: (t) => {
+              timing = t;
+              onAnswer?.(t);
+            },
           });
           sendJson(res, 200, answer, timing ? { 'server-timing': serverTiming(timing) } : {});
         } catch (err) {

@@ -45,8 +45,6 @@ export interface RecommendationServiceDeps {
   popular?: PopularProducts;
   /** Monotonic milliseconds (default performance.now); the breakers run on it. */
   clock?: () => number;
-  /** Called once per answer with its timing (e.g. the /metrics overhead histogram). */
-  onAnswer?: (timing: AnswerTiming) => void;
 }
 
 export interface AnswerTiming {
@@ -58,7 +56,7 @@ export interface AnswerTiming {
 }
 
 export interface GetOptions {
-  /** Called with this answer's timing just before it resolves (the route's Server-Timing header). */
+  /** Called with this answer's timing just before it resolves (Server-Timing, /metrics). */
   onTiming?: (timing: AnswerTiming) => void;
 }
 
@@ -313,13 +311,7 @@ export function createRecommendationService(
     const req = parseRequest(resource, params);
     const timing = { upstreamMs: 0 };
     const result = await answer(req, started + timeoutMs, timing);
-    const done: AnswerTiming = {
-      source: result.source,
-      totalMs: now() - started,
-      upstreamMs: timing.upstreamMs,
-    };
-    deps.onAnswer?.(done);
-    options.onTiming?.(done);
+    options.onTiming?.({ source: result.source, totalMs: now() - started, upstreamMs: timing.upstreamMs });
     counts.bySource[result.source] += 1;
     if (result.reason) counts.byReason[result.reason] += 1;
     return result;

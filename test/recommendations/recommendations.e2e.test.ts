@@ -119,11 +119,20 @@ describe('recommendations through Retail Rocket, checked and enriched by the ind
 
   it('times each answer: the wait for Retail Rocket apart from the service own part', async () => {
     const timings: AnswerTiming[] = [];
-    const { service } = r.service({ env: RELAXED, onAnswer: (t) => timings.push(t) });
+    const { service } = r.service({ env: RELAXED });
+    const onTiming = (t: AnswerTiming) => timings.push(t);
     await r.faults({ delayMs: 60 });
     try {
-      await service.get('productRecommendations/related', { productIds: [3], sessionExternalId: 'v1' });
-      await service.get('productRecommendations/related', { productIds: [999], sessionExternalId: 'v1' });
+      await service.get(
+        'productRecommendations/related',
+        { productIds: [3], sessionExternalId: 'v1' },
+        { onTiming },
+      );
+      await service.get(
+        'productRecommendations/related',
+        { productIds: [999], sessionExternalId: 'v1' },
+        { onTiming },
+      );
     } finally {
       await r.faults({ delayMs: 0 });
     }

@@ -6,7 +6,6 @@ import {
   createRecommendationRoutes,
   createRecommendationService,
   type RecommendationService,
-  type RecommendationServiceDeps,
   type RecommendationServiceOptions,
 } from '../../src/recommendations/index.ts';
 import type { PopularProducts } from '../../src/recommendations/recommendations.fallback.ts';
@@ -42,7 +41,6 @@ export interface RecsHarness {
     popular?: PopularProducts;
     rr?: null;
     index?: CatalogIndexReader;
-    onAnswer?: RecommendationServiceDeps['onAnswer'];
   }): { service: RecommendationService; upstreamCalls: () => number; rr: RetailRocketClient | null };
   /** The HTTP app serving `service` (closed with the harness). */
   app(service: RecommendationService, config?: Config): Promise<App>;
@@ -98,7 +96,6 @@ export async function createRecsHarness(emulatorCatalog: string): Promise<RecsHa
           logger: silentLogger,
           popular: opts.popular,
           index: opts.index,
-          onAnswer: opts.onAnswer,
         },
         opts.options,
       );

@@ -409,6 +409,11 @@ describe('storefront simulation (issue 8)', () => {
       }
       expect(new Set(groups).size, `${what}: one item per group`).toBe(groups.length);
     }
+
+    // 6. Each answer's timing reached /metrics (the route feeds it, as it does Server-Timing).
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    const timed = [...metrics.matchAll(/^rr_sync_recommendation_overhead_seconds_count\{[^}]*\} (\d+)$/gm)];
+    expect(timed.reduce((n, m) => n + Number(m[1]), 0)).toBe(answers.filter((a) => a.status === 200).length);
     console.info('storefront simulation', summary, {
       sources: Object.fromEntries(
         ['retailrocket', 'cache', 'fallback'].map((s) => [
