@@ -61,9 +61,11 @@ export interface PacedResult {
   'p99 by second': number[];
 }
 
-const round = (ms: number) => Math.round(ms * 10) / 10;
+/** Milliseconds to one decimal, as printed. */
+export const round = (ms: number) => Math.round(ms * 10) / 10;
 
-function quantile(sorted: Float64Array, q: number): number {
+/** The `q` quantile of ascending values (NaN when there are none). */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
