@@ -173,21 +173,51 @@ function popularIn(partner: PartnerState, keep: (item: CatalogItem) => boolean):
 
 const related: Algorithm = (input) => coPurchased(input);
 
+/** Category blocks kept per partner, until its catalog or events change (then all are dropped). */
+const BLOCKS_KEPT = 2000;
+const blocks = new WeakMap<PartnerState, { version: number; lists: Map<string, string[]> }>();
+
+/**
+ * A category block's candidates, computed once per catalog version: each one filters the whole
+ * catalog, which under a steady load of the same few blocks made the emulator, not the service
+ * under test, the busiest process of a benchmark. Callers must not change the returned list.
+ */
+function categoryBlock(partner: PartnerState, key: string, compute: () => string[]): string[] {
+  let kept = blocks.get(partner);
+  if (kept?.version !== partner.version) {
+    kept = { version: partner.version, lists: new Map() };
+    blocks.set(partner, kept);
+  }
+  let ids = kept.lists.get(key);
+  if (ids === undefined) {
+    if (kept.lists.size >= BLOCKS_KEPT) kept.lists.clear();
+    ids = compute();
+    kept.lists.set(key, ids);
+  }
+  return ids;
+}
+
+const blockKey = (kind: string, values: readonly string[]) => `${kind}\u0000${values.join('\u0000')}`;
+
 const categoryPopular: Algorithm = (i) =>
-  popularIn(i.partner, inCategories(i.partner.catalog, i.categoryIds, []));
+  categoryBlock(i.partner, blockKey('popular', i.categoryIds), () =>
+    popularIn(i.partner, inCategories(i.partner.catalog, i.categoryIds, [])),
+  );
 const categoryPopularByPath: Algorithm = (i) =>
-  popularIn(i.partner, inCategories(i.partner.catalog, [], i.categoryPaths));
+  categoryBlock(i.partner, blockKey('popularByPath', i.categoryPaths), () =>
+    popularIn(i.partner, inCategories(i.partner.catalog, [], i.categoryPaths)),
+  );
 const categoryLatest: Algorithm = (i) =>
-  filterIds(
-    i.partner.catalog,
-    latestOrder(i.partner.catalog),
-    inCategories(i.partner.catalog, i.categoryIds, []),
+  categoryBlock(i.partner, blockKey('latest', i.categoryIds), () =>
+    filterIds(i.partner.catalog, latestOrder(i.partner.catalog), inCategories(i.partner.catalog, i.categoryIds, [])),
   );
 const categoryLatestByPath: Algorithm = (i) =>
-  filterIds(
-    i.partner.catalog,
-    latestOrder(i.partner.catalog),
-    inCategories(i.partner.catalog, [], i.categoryPaths),
+  categoryBlock(i.partner, blockKey('latestByPath', i.categoryPaths), () =>
+    filterIds(
+      i.partner.catalog,
+      latestOrder(i.partner.catalog),
+      inCategories(i.partner.catalog, [], i.categoryPaths),
+    ),
   );
 const relatedWithoutCurrentCategory: Algorithm = (input) => {
   const other = sharesCategory(inputCategories(input));

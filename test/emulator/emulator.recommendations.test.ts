@@ -215,3 +215,25 @@ describe('search and Product API catalogs', () => {
     }
   });
 });
+
+describe('category blocks asked for again', () => {
+  beforeEach(() => emu.reset());
+
+  it('follow new events and a new catalog, not the first answer', async () => {
+    expect((await importFeed(h1, CATALOG)).json.offersAccepted).toBe(7);
+    const pans = async () => (await recs('categoryRecommendations/popular', 'categoryIds=12')).ids;
+    const latest = async () => (await recs('categoryRecommendations/latest', 'categoryIds=10')).ids;
+    expect(await pans()).toEqual([4, 5]);
+    expect(await latest()).toEqual([5, 4, 2]);
+    // Asked again with nothing changed: the same answer.
+    expect(await pans()).toEqual([4, 5]);
+    // Orders make 5 the most popular pan.
+    await order('x', 5, 'T9');
+    expect(await pans()).toEqual([5, 4]);
+    // A new catalog: 5 is gone, 8 is a new pan; the latest block sees it too.
+    const next = CATALOG.replace(/<offer id="5"[\s\S]*?<\/offer>/, offer('8', { cat: '12' }));
+    expect((await importFeed(h1, next)).json.offersAccepted).toBe(7);
+    expect(await pans()).toEqual([4, 8]);
+    expect(await latest()).toEqual([8, 4, 2]);
+  });
+});
