@@ -13,7 +13,8 @@
  *  1. events: POST /v1/events/view at --events-rate for --events-seconds [2,000/s for 60 s, p99 <
  *     25 ms], then the time until the emulator received every accepted event [all delivered];
  *  2. recommendations with the emulator answering in 100 ms, at --recs-rate [500 rps: p99 overhead
- *     over the upstream < 5 ms];
+ *     over the upstream < 5 ms]; the same load on the emulator alone, and through a bare Node
+ *     proxy (`proxy.peer.ts`: the floor of one hop on this machine), go first;
  *  3. recommendations with the emulator stalled (2 s), at --stall-rate [1,000 rps: p99 <= deadline
  *     + 10 ms];
  *  and the serving process's peak RSS [< 300 MB with the 1M index].
@@ -36,6 +37,7 @@ import { silentLogger } from '../src/shared/logger.ts';
 import { runSyncJob } from '../src/sync/sync.job.ts';
 import { startEmulatorProcess } from './emulator.peer.ts';
 import { startNoopProcess } from './noop.peer.ts';
+import { startProxyProcess } from './proxy.peer.ts';
 import { openPool, pacedLoad, quantile, round, type PacedRequest, type PacedResult } from './paced.load.ts';
 
 const { values } = parseArgs({
@@ -404,6 +406,24 @@ async function main() {
       await controlPool.close();
       results.upstreamAlone = control;
       console.log('upstream alone (the same load on the emulator)', results.upstreamAlone);
+      // Floor: the same load through the thinnest Node proxy to the emulator (no database, no
+      // checks): what this machine, the generator and one hop through Node add per answer.
+      const proxy = await startProxyProcess({
+        upstream: `${emu.info.h2Url}/api/3.0/`,
+        caFile: emu.info.caFile,
+        partnerId: DEMO_PARTNER.partnerId,
+        apiKey: DEMO_PARTNER.apiKey,
+      });
+      try {
+        const proxyPool = openPool(proxy.info.url, 200);
+        if (warmup > 0) await recsLoad(proxyPool, rate, warmup);
+        const floor = await recsLoad(proxyPool, rate, duration);
+        await proxyPool.close();
+        results.recsFloor = { ...floor.result, ...floor.answers };
+        console.log('recommendations floor (the same load through a bare Node proxy)', results.recsFloor);
+      } finally {
+        proxy.stop();
+      }
       const pool = openPool(service.url, 200);
       if (warmup > 0) {
         const cold = await recsLoad(pool, rate, warmup);
@@ -413,7 +433,14 @@ async function main() {
       const { result: recs, answers } = await recsLoad(pool, rate, duration);
       await pool.close();
       const overhead = round(recs['p99 ms'] - control['p99 ms']);
-      results.recommendations = { ...recs, 'p99 − upstream p99 ms': overhead, ...answers };
+      const floorAdded = (results.recsFloor as { 'added per answer p99 ms': number })['added per answer p99 ms'];
+      results.recommendations = {
+        ...recs,
+        'p99 − upstream p99 ms': overhead,
+        ...answers,
+        // What the service adds beyond a bare hop through Node on this machine.
+        'added p99 − bare proxy added p99 ms': round(answers['added per answer p99 ms'] - floorAdded),
+      };
       console.log('recommendations', results.recommendations);
       // Only a load answered by Retail Rocket says anything about the overhead over it (fallback
       // answers, e.g. while the breaker is open, are quick and would flatter it).

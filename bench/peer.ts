@@ -14,7 +14,9 @@ export interface Peer<T> {
 }
 
 export function startPeer<T>(file: string, arg: unknown = {}): Promise<Peer<T>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', file, JSON.stringify(arg)], {
+  // BENCH_PEER_NODE_FLAGS: Node flags for the peers alone, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof.
+  const flags = (process.env.BENCH_PEER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', file, JSON.stringify(arg)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
