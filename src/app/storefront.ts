@@ -12,6 +12,7 @@ import {
   type EventService,
 } from '../events/index.ts';
 import { cachedIndex, directIndex, type IndexCacheOptions } from '../catalog-index/catalog-index.cache.ts';
+import { warmIndexConnections } from '../catalog-index/catalog-index.warm.ts';
 import { clientLike, watchIndex, type IndexWatchOptions } from '../catalog-index/catalog-index.watch.ts';
 import type { OpsProviders } from '../ops/ops.providers.ts';
 import {
@@ -27,6 +28,8 @@ import {
   type RetailRocketClientDeps,
 } from '../rr/index.ts';
 import type { Route } from '../server/server.route.ts';
+import { KEPT_CONNECTIONS } from '../db/pool.ts';
+import { coerceError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { App } from './app.ts';
 
@@ -167,5 +170,9 @@ export function startStorefront(app: App, deps: StorefrontDeps & { catalog: pg.P
   app.attach({ routes: storefront.routes });
   app.ops.provide(storefront.providers);
   storefront.start();
+  // In the background: requests meanwhile open connections of their own, as before.
+  warmIndexConnections(deps.state, KEPT_CONNECTIONS).catch((err: unknown) =>
+    deps.logger.warn({ err: coerceError(err).message }, 'could not warm the index connections'),
+  );
   return storefront;
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../db/embedded.ts';
-import { connect, describeDatabase } from '../db/pool.ts';
+import { connect, describeDatabase, KEPT_CONNECTIONS } from '../db/pool.ts';
 import type { Logger } from '../shared/logger.ts';
 
 export interface Databases {
@@ -34,8 +34,11 @@ export async function openDatabases(config: Config, logger: Logger): Promise<Dat
   try {
     // A sync run holds up to seven at once: lock, two snapshot readers, the state's two streams (base
     // and delta) and stage, history.
-    const catalog = await connect(url, { max: 10 });
-    const state = config.stateDatabaseUrl ? await connect(config.stateDatabaseUrl, { max: 8 }) : catalog;
+    // Some are kept open however long they idle: a serving process's warm backends (startStorefront).
+    const catalog = await connect(url, { max: 10, min: KEPT_CONNECTIONS });
+    const state = config.stateDatabaseUrl
+      ? await connect(config.stateDatabaseUrl, { max: 8, min: KEPT_CONNECTIONS })
+      : catalog;
     return {
       catalog,
       state,

@@ -25,10 +25,30 @@ export const APP_NAMES = {
   indexWatch: 'rr-sync:index-watch',
 } as const;
 
-export function createPool(url: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {
+/**
+ * Connections a long-running process (serve, run) keeps open and warm for the storefront's index
+ * reads (openDatabases' `min`, startStorefront's warm-up): the rest of the pool opens on demand.
+ */
+export const KEPT_CONNECTIONS = 5;
+
+export interface PoolOptions {
+  max?: number;
+  /**
+   * Connections kept open however long they idle (default 0): a serving process keeps its warm
+   * backends (warmIndexConnections) instead of reopening them cold at the next burst.
+   */
+  min?: number;
+  /** How long a connection above `min` may idle before it is closed (default 10 s). */
+  idleTimeoutMillis?: number;
+  applicationName?: string;
+}
+
+export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 5,
+    min: options.min ?? 0,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? 10_000,
     application_name: options.applicationName ?? APP_NAMES.pool,
     connectionTimeoutMillis: 10_000,
     // A peer that vanished without a FIN/RST (cable, NAT, failover) is found within about a minute
@@ -77,7 +97,7 @@ export function asUnreachable(err: unknown, url: string): unknown {
 }
 
 /** Open a pool and check that the server answers; failures become exit 4. */
-export async function connect(url: string, options?: { max?: number }): Promise<pg.Pool> {
+export async function connect(url: string, options?: PoolOptions): Promise<pg.Pool> {
   const pool = createPool(url, options);
   try {
     await pool.query('select 1');
