@@ -433,7 +433,9 @@ async function main() {
       const { result: recs, answers } = await recsLoad(pool, rate, duration);
       await pool.close();
       const overhead = round(recs['p99 ms'] - control['p99 ms']);
-      const floorAdded = (results.recsFloor as { 'added per answer p99 ms': number })['added per answer p99 ms'];
+      const floorAdded = (results.recsFloor as { 'added per answer p99 ms': number })[
+        'added per answer p99 ms'
+      ];
       results.recommendations = {
         ...recs,
         'p99 − upstream p99 ms': overhead,

@@ -209,7 +209,11 @@ const categoryPopularByPath: Algorithm = (i) =>
   );
 const categoryLatest: Algorithm = (i) =>
   categoryBlock(i.partner, blockKey('latest', i.categoryIds), () =>
-    filterIds(i.partner.catalog, latestOrder(i.partner.catalog), inCategories(i.partner.catalog, i.categoryIds, [])),
+    filterIds(
+      i.partner.catalog,
+      latestOrder(i.partner.catalog),
+      inCategories(i.partner.catalog, i.categoryIds, []),
+    ),
   );
 const categoryLatestByPath: Algorithm = (i) =>
   categoryBlock(i.partner, blockKey('latestByPath', i.categoryPaths), () =>
