@@ -18,8 +18,9 @@ const NONE = '0';
  * on each, before the storefront's first burst does. A new connection is a new PostgreSQL backend
  * whose first plan through the `catalog_items` view took 8 ms (0.3 ms once its caches are warm);
  * at 500 requests/s right after start, new connections opened under the load, each planning cold,
- * while requests queued behind them (the first second's p99 was 2-3 s). Keep them open with the
- * pool's `min`, or they close after 10 s idle and the next burst pays again.
+ * while requests queued behind them (bench:api: the shop's p99 took 6-8 s to fall under 300 ms,
+ * 3-5 s with this; the first second, with the JIT and the index cache cold, stays 2-3 s). Keep
+ * them open with the pool's `min`, or they close after 10 s idle and the next burst pays again.
  */
 export async function warmIndexConnections(pool: pg.Pool, connections: number): Promise<void> {
   const clients: pg.PoolClient[] = [];
