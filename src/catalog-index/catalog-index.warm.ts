@@ -32,7 +32,8 @@ export async function warmIndexConnections(pool: pg.Pool, connections: number): 
     for (const c of opened) if (c.status === 'fulfilled') clients.push(c.value);
     const failed = opened.find((c) => c.status === 'rejected');
     if (failed) throw failed.reason;
-    await Promise.all(
+    // Settled, not all: a client is released only once its own reads are over.
+    const reads = await Promise.allSettled(
       clients.map(async (db) => {
         await findKnownProducts(db, [NONE]);
         await findGroupMembers(db, [NONE]);
@@ -44,6 +45,8 @@ export async function warmIndexConnections(pool: pg.Pool, connections: number): 
         await findAvailableProducts(db, { categoryIds: [NONE], stockId: NONE, limit: 1, exclude: [NONE] });
       }),
     );
+    const readFailed = reads.find((r) => r.status === 'rejected');
+    if (readFailed) throw readFailed.reason;
   } finally {
     for (const c of clients) c.release();
   }

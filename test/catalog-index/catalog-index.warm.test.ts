@@ -77,13 +77,18 @@ describe('warming the index connections of a serving process', () => {
       // Hold the index table so the warm-up's reads wait, then kill one of its backends.
       await admin.query('begin');
       await admin.query('lock table rr_sync.catalog_items_base in access exclusive mode');
-      const warming = warmIndexConnections(pool, 3);
+      let settled = false;
+      const warming = warmIndexConnections(pool, 3).finally(() => (settled = true));
       warming.catch(() => undefined);
       await until(async () => (await backends(app)).length === 3, { what: 'three warming backends' });
       await admin.query(
         'select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1 limit 1',
         [app],
       );
+      // The other two are still waiting for the lock: the warm-up must not hand them back yet
+      // (a request would get a connection busy with our reads).
+      await new Promise((r) => setTimeout(r, 300));
+      expect(settled).toBe(false);
       await admin.query('rollback');
       await expect(warming).rejects.toThrow();
       // The others finished their reads and went back to the pool: requests can have them.
