@@ -34,8 +34,10 @@ export async function openDatabases(config: Config, logger: Logger): Promise<Dat
   try {
     // A sync run holds up to seven at once: lock, two snapshot readers, the state's two streams (base
     // and delta) and stage, history.
-    // Some are kept open however long they idle: a serving process's warm backends (startStorefront).
-    const catalog = await connect(url, { max: 10, min: KEPT_CONNECTIONS });
+    // The state pool keeps some open however long they idle: a serving process's warm backends
+    // for the index reads (startStorefront). A separate store database is not held open for them.
+    const separate = Boolean(config.stateDatabaseUrl);
+    const catalog = await connect(url, { max: 10, min: separate ? 0 : KEPT_CONNECTIONS });
     const state = config.stateDatabaseUrl
       ? await connect(config.stateDatabaseUrl, { max: 8, min: KEPT_CONNECTIONS })
       : catalog;
