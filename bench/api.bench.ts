@@ -414,12 +414,14 @@ async function main() {
         partnerId: DEMO_PARTNER.partnerId,
         apiKey: DEMO_PARTNER.apiKey,
       });
+      let floorAdded: number;
       try {
         const proxyPool = openPool(proxy.info.url, 200);
         if (warmup > 0) await recsLoad(proxyPool, rate, warmup);
         const floor = await recsLoad(proxyPool, rate, duration);
         await proxyPool.close();
         results.recsFloor = { ...floor.result, ...floor.answers };
+        floorAdded = floor.answers['added per answer p99 ms'];
         console.log('recommendations floor (the same load through a bare Node proxy)', results.recsFloor);
       } finally {
         proxy.stop();
@@ -433,9 +435,6 @@ async function main() {
       const { result: recs, answers } = await recsLoad(pool, rate, duration);
       await pool.close();
       const overhead = round(recs['p99 ms'] - control['p99 ms']);
-      const floorAdded = (results.recsFloor as { 'added per answer p99 ms': number })[
-        'added per answer p99 ms'
-      ];
       results.recommendations = {
         ...recs,
         'p99 − upstream p99 ms': overhead,
