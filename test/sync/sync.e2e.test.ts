@@ -146,7 +146,9 @@ describe('rr-sync sync against the emulator', () => {
       { kind: 'push', status: 'pushed', exit_code: 0, sync_pending: null, pushed: '1' },
       { kind: 'sync', status: 'published', exit_code: 0, sync_pending: '1', pushed: null },
     ]);
-  });
+    // Its own time: the sync retries the unreachable API with jittered backoff before it gives up
+    // (7-28 s measured on CI), and the push may wait up to its --wait of 120 s.
+  }, 150_000);
 });
 
 describe('rr-sync resync --full killed mid-push', () => {
