@@ -1,4 +1,15 @@
-import { readdir, readFile, rename, rm, symlink, writeFile, mkdir, lstat, readlink } from 'node:fs/promises';
+import {
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+  mkdir,
+  lstat,
+  readlink,
+} from 'node:fs/promises';
 import path from 'node:path';
 import {
   currentLink,
@@ -125,6 +136,25 @@ export function versionName(at: Date, sha256: string): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')}-${sha256.slice(0, 12)}`;
+}
+
+/**
+ * The name for a version published at `at` that no kept version has yet. The same bytes published
+ * again within the same second (A, then B, then A) would get the name of the kept A: the next
+ * free second is taken instead, so names stay unique and still sort by publish time.
+ */
+export async function freeVersionName(feedsDir: string, at: Date, sha256: string): Promise<string> {
+  for (let s = 0; ; s++) {
+    const name = versionName(new Date(at.getTime() + s * 1000), sha256);
+    const taken = await stat(versionDir(feedsDir, name)).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return false;
+        throw err;
+      },
+    );
+    if (!taken) return name;
+  }
 }
 
 export { readCurrentFeed };

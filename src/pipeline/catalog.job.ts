@@ -7,7 +7,13 @@ import { acquireJobLock } from '../db/locks.ts';
 import type { Queryable } from '../db/pool.ts';
 import { recordRunFailure, repairHistory } from '../feed/feed.history.ts';
 import { FEED_FILES, readCurrentFeed, type CatalogIdentity, type FeedManifest } from '../feed/feed.layout.ts';
-import { publishGate, publishVersion, sweepTemp, TEMP_PREFIX, versionName } from '../feed/feed.publisher.ts';
+import {
+  freeVersionName,
+  publishGate,
+  publishVersion,
+  sweepTemp,
+  TEMP_PREFIX,
+} from '../feed/feed.publisher.ts';
 import { insertFeedVersion } from '../feed/feed.repository.ts';
 import { asFeedWriteFailure } from '../feed/feed.writer.ts';
 import { FeedSink, type BuiltFeed, type FeedSinkHooks } from '../feed/feed.sink.ts';
@@ -273,7 +279,7 @@ export async function runCatalogJob<R>(
       await spec.hooks?.beforePublish?.();
       const at = now();
       built.manifest.publishedAt = at.toISOString();
-      built.manifest.version = versionName(at, built.manifest.sha256);
+      built.manifest.version = await freeVersionName(feedsDir, at, built.manifest.sha256);
       await report.writeJson(path.join(tmpDir, FEED_FILES.report), {
         ...header,
         version: built.manifest.version,

@@ -98,6 +98,27 @@ describe('byte stability', () => {
   });
 });
 
+describe('version names', () => {
+  beforeEach(() => h.resetFeeds());
+
+  it('A, B, then A again within one second: A is published again under a name of its own', async () => {
+    const published: string[] = [];
+    for (const price of ['11.00', '12.00', '11.00']) {
+      await createStore(h.db.pool, { products: products(10, price) });
+      const s = await runFeedJob(h.deps, { now: at(0) });
+      expect(s.status).toBe('published');
+      published.push(s.version!);
+    }
+    expect(new Set(published).size).toBe(3);
+    // Names still sort by publish time: the newest is the one served.
+    expect(await versionNames(h.feedsDir)).toEqual(published);
+    const current = await readPublished(h.feedsDir);
+    expect(current!.manifest.version).toBe(published[2]);
+    expect(current!.xml.toString()).toContain('<price>11</price>');
+    expect(await tempEntries(h.feedsDir)).toEqual([]);
+  });
+});
+
 describe('publish gate', () => {
   beforeEach(() => h.resetFeeds());
 
