@@ -26,6 +26,22 @@ export interface OutboxItem {
   runId?: number | string | null;
 }
 
+/**
+ * Pending rows of these keys are pushed again although their body did not change: a new version
+ * (a push in flight can no longer complete them), due now, attempts reset. Keys with no pending row
+ * are left to `enqueue`. Returns the rows bumped.
+ */
+export async function repushPending(client: Queryable, keys: readonly string[]): Promise<number> {
+  if (keys.length === 0) return 0;
+  const res = await client.query(
+    `update rr_sync.outbox set version = version + 1, attempts = 0, next_attempt_at = now(),
+            last_error = null, updated_at = now()
+      where key = any($1::text[])`,
+    [keys],
+  );
+  return res.rowCount ?? 0;
+}
+
 /** A claimed row, as the pusher sends it. `version` identifies the body it carries. */
 export interface OutboxRow {
   key: string;
@@ -131,6 +147,12 @@ const toRow = (r: RawRow): OutboxRow => ({
  * Leases up to `limit` due rows to `owner` for `leaseMs`. One statement (its own short
  * transaction): `FOR UPDATE SKIP LOCKED` lets several pushers claim side by side without
  * waiting on each other; a row whose lease expired (its pusher died) is due again.
+ *
+ * A group's record goes after its members' own product records: a products/{id} record carries no
+ * group, and Retail Rocket may take the last one it got as the product's standing (the emulator
+ * does). So a due group row is not leased while a member's product row is still in the outbox
+ * (pending, in flight, or pushed but not yet recorded); it is put back by 250 ms, or to just
+ * after that member's own next attempt. No attempt is counted.
  */
 export async function claim(
   db: Queryable,
@@ -144,10 +166,19 @@ export async function claim(
         where next_attempt_at <= now() and (lease_until is null or lease_until < now())
         order by next_attempt_at
         limit $2
-        for update skip locked)
+        for update skip locked),
+     held as (
+       select g.key, greatest(now() + interval '250 milliseconds',
+                              max(m.next_attempt_at) + interval '100 milliseconds') as until
+         from due join rr_sync.outbox g on g.key = due.key and g.kind = 'group'
+         cross join lateral jsonb_object_keys(g.body->'products') as member(id)
+         join rr_sync.outbox m on m.key = 'product:' || member.id
+        group by g.key),
+     put_back as (
+       update rr_sync.outbox o set next_attempt_at = held.until from held where o.key = held.key)
      update rr_sync.outbox o
         set lease_owner = $1, lease_until = now() + make_interval(secs => $3::double precision / 1000)
-       from due where o.key = due.key
+       from due where o.key = due.key and not exists (select 1 from held where held.key = due.key)
      returning o.key, o.kind, o.item_id, o.stock_id, o.body, o.hash, o.change, o.version::text,
                o.attempts, o.lease_owner, o.run_id::text, o.enqueued_at`,
     [owner, limit, leaseMs],

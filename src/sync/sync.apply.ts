@@ -4,7 +4,7 @@ import { rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import type { Logger } from '../shared/logger.ts';
-import { enqueue, type OutboxItem } from './outbox.repository.ts';
+import { enqueue, repushPending, type OutboxItem } from './outbox.repository.ts';
 import { itemKey, type ItemKind } from './sync.contracts.ts';
 import {
   groupRecord,
@@ -99,22 +99,25 @@ class DiffReport {
   }
 }
 
-/** What Retail Rocket already has for these keys: confirmed since `since`, or pending with that hash. */
+/**
+ * What Retail Rocket will hold for these keys once the outbox is pushed: the pending row's hash,
+ * else the one confirmed (since `since`). A record equal to a confirmed one while a different one is
+ * pending is not "known": the pending body would overwrite it.
+ */
 async function knownHashes(
   db: pg.PoolClient,
   keys: string[],
   since: Date | null,
-): Promise<Map<string, Set<string>>> {
-  const { rows } = await db.query<{ key: string; hash: string }>(
-    `select key, hash from rr_sync.pushed where key = any($1) and ($2::timestamptz is null or pushed_at >= $2)
-     union all select key, hash from rr_sync.outbox where key = any($1)`,
+): Promise<Map<string, string>> {
+  const { rows } = await db.query<{ key: string; hash: string; pending: boolean }>(
+    `select key, hash, true as pending from rr_sync.outbox where key = any($1)
+     union all
+     select key, hash, false from rr_sync.pushed
+      where key = any($1) and ($2::timestamptz is null or pushed_at >= $2)`,
     [keys, since],
   );
-  const m = new Map<string, Set<string>>();
-  for (const r of rows) {
-    if (!m.has(r.key)) m.set(r.key, new Set());
-    m.get(r.key)!.add(r.hash);
-  }
+  const m = new Map<string, string>();
+  for (const r of rows) if (r.pending || !m.has(r.key)) m.set(r.key, r.hash);
   return m;
 }
 
@@ -136,6 +139,11 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
   };
   const report = new DiffReport(opts.diffReportPath);
   const dirtyGroups = new Set<string>();
+  // Groups a member's own product record is pushed for in this run. A products/{id} record says
+  // nothing of a group: Retail Rocket may take it as a product on its own (the emulator does), so
+  // the group's record is pushed again after it (the pusher holds a group back while a member's
+  // product record is pending), even when the group's record did not change.
+  const regroup = new Set<string>();
   let committed = false;
   const t0 = performance.now();
   await db.query('begin');
@@ -190,6 +198,8 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
     let tFetch = performance.now();
     let { rows } = await fetchBatch();
     msFetch += performance.now() - tFetch;
+    /** Product id -> its group, for the grouped products of the batch being compared. */
+    const groupOf = new Map<string, string>();
     try {
       while (rows.length > 0) {
         const batch: Pending[] = [];
@@ -198,6 +208,7 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
           const prev = r.old_body ? (JSON.parse(r.old_body) as IndexedProduct) : null;
           if (r.group_id) dirtyGroups.add(r.group_id);
           if (r.old_group_id) dirtyGroups.add(r.old_group_id);
+          if (r.group_id && next) groupOf.set(r.product_id, r.group_id);
           const after = next ? itemsOf(next) : [];
           // A product told gone was last given as unavailable: that is what it is compared with.
           const prevItems = prev ? itemsOf(prev) : [];
@@ -263,8 +274,13 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
             batch.map((i) => i.key),
             resyncSince,
           );
-          toSend = batch.filter((i) => !known.get(i.key)?.has(i.hash));
+          toSend = batch.filter((i) => known.get(i.key) !== i.hash);
         }
+        for (const i of toSend) {
+          const groupId = i.kind === 'product' ? groupOf.get(i.itemId) : undefined;
+          if (groupId) regroup.add(groupId);
+        }
+        groupOf.clear();
         tFetch = performance.now();
         ({ rows } = await fetchBatch());
         msFetch += performance.now() - tFetch;
@@ -335,7 +351,7 @@ export async function applyStage(db: pg.PoolClient, opts: ApplyOptions): Promise
       );
     }
     const msState = Math.round(performance.now() - t0) - msItems;
-    if (!opts.baseline) await applyGroups(db, opts, dirtyGroups, resyncSince, counts, report);
+    if (!opts.baseline) await applyGroups(db, opts, dirtyGroups, regroup, resyncSince, counts, report);
     opts.logger?.info(
       {
         msItems,
@@ -420,6 +436,7 @@ async function applyGroups(
   db: pg.PoolClient,
   opts: ApplyOptions,
   dirty: Set<string>,
+  regroup: ReadonlySet<string>,
   resyncSince: Date | null,
   counts: ApplyCounts,
   report: DiffReport,
@@ -443,8 +460,10 @@ async function applyGroups(
     }>(`fetch ${FETCH} from group_cur`);
   let enqueuing: Promise<void> = Promise.resolve();
   let { rows } = await fetchGroups();
+  const seen = new Set<string>();
   try {
     while (rows.length > 0) {
+      for (const r of rows) seen.add(r.group_id);
       const items: Pending[] = rows.map((r) => {
         const members = r.live ?? r.all_members.map((m) => unavailable(m));
         const body = groupRecord(r.group_id, members);
@@ -459,14 +478,27 @@ async function applyGroups(
         };
       });
       await enqueuing;
-      // A group is pushed when its record differs from the last one pushed (or pending).
+      // A group is pushed when its record differs from the last one pushed (or pending), or
+      // again after a member's own product record (see `regroup` above).
       const known = await knownHashes(
         db,
         items.map((i) => i.key),
         opts.full ? resyncSince : null,
       );
-      const toSend = items.filter((i) => !known.get(i.key)?.has(i.hash));
-      for (const i of toSend) {
+      const toSend: Pending[] = [];
+      const repush: string[] = [];
+      for (const i of items) {
+        const same = known.get(i.key) === i.hash;
+        if (same && !regroup.has(i.itemId)) continue;
+        toSend.push(i);
+        if (same) {
+          // Unchanged: pushed again after its members (a pending or in-flight row gets a new version).
+          i.change = 'resync';
+          counts.unchanged++;
+          repush.push(i.key);
+          await report.line({ key: i.key, kind: 'resync', fields: [] });
+          continue;
+        }
         if (i.change === 'changed' && !known.has(i.key)) i.change = 'new';
         if (i.change === 'new') counts.new++;
         else if (i.change === 'unavailable') counts.unavailable++;
@@ -474,10 +506,12 @@ async function applyGroups(
         await report.line({ key: i.key, kind: i.change, fields: ['products'] });
       }
       ({ rows } = await fetchGroups());
-      enqueuing = enqueue(db, withRun(toSend, opts.runId)).then((n) => {
-        counts.enqueued += n;
-        counts.groupsEnqueued += n;
-      });
+      enqueuing = repushPending(db, repush)
+        .then(async (bumped) => bumped + (await enqueue(db, withRun(toSend, opts.runId))))
+        .then((n) => {
+          counts.enqueued += n;
+          counts.groupsEnqueued += n;
+        });
       enqueuing.catch(() => undefined); // awaited next round or below
     }
   } catch (err) {
@@ -486,4 +520,10 @@ async function applyGroups(
   }
   await enqueuing;
   await db.query('close group_cur');
+  // A group none of whose products names it any more (its members moved to other groups) has no
+  // record to push: one still pending would put those members back into it after their new group.
+  const vanished = opts.full ? [] : [...dirty].filter((g) => !seen.has(g)).map(itemKey.group);
+  if (vanished.length > 0) {
+    await db.query(`delete from rr_sync.outbox where key = any($1::text[]) and kind = 'group'`, [vanished]);
+  }
 }

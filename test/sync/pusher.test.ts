@@ -2,7 +2,7 @@ import { until } from '../helpers/until.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRetailRocketClient } from '../../src/rr/index.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
-import { enqueue } from '../../src/sync/outbox.repository.ts';
+import { enqueue, type OutboxItem } from '../../src/sync/outbox.repository.ts';
 import { captureLogger } from '../rr/rr.helpers.ts';
 import {
   API_KEY,
@@ -11,7 +11,9 @@ import {
   deadLetterRows,
   enqueueAll,
   expectedPushes,
+  groupItem,
   outboxCount,
+  PARTNER_ID,
   productItem,
   productPath,
   stockItem,
@@ -27,6 +29,27 @@ beforeEach(() => h.reset());
 afterAll(() => h?.close());
 
 /** Resolves once `check` is true (polled), failing after `ms`. */
+
+/** Product id -> the group the emulator holds it in, for every member of these items' groups. */
+async function groupsOfMembers(items: readonly OutboxItem[]): Promise<Record<string, string | null>> {
+  const ids = items.flatMap((i) =>
+    i.kind === 'group' ? Object.keys((i.body as { products: object }).products) : [],
+  );
+  const { list } = (await h.admin(
+    `/__emulator/catalog?partnerId=${PARTNER_ID}&ids=${ids.join(',')}&limit=${ids.length}`,
+  )) as { list: { id: string; groupId: string | null }[] };
+  return Object.fromEntries(list.map((i) => [i.id, i.groupId]));
+}
+
+function expectedGroups(items: readonly OutboxItem[]): Record<string, string> {
+  return Object.fromEntries(
+    items.flatMap((i) =>
+      i.kind === 'group'
+        ? Object.keys((i.body as { products: object }).products).map((m) => [m, i.itemId])
+        : [],
+    ),
+  );
+}
 
 const callKey = (c: EmulatorCall) =>
   c.kind === 'group'
@@ -90,10 +113,12 @@ describe('pusher.drain', () => {
     await h.faults({ forcedStatus: 503, paths: '/api/1.0/' });
     const { pusher } = h.pusher();
     const drained = pusher.drain({ maxWaitMs: 60_000 });
-    // Every item got at least one 503 before Retail Rocket "recovers".
+    // Every product and stock record got at least one 503 before Retail Rocket "recovers" (a
+    // group waits for its members' product records, so it is not even tried meanwhile).
+    const records = items.filter((i) => i.kind !== 'group');
     await until(
       async () =>
-        new Set((await h.calls()).filter((c) => c.status === 503).map(callKey)).size === items.length,
+        new Set((await h.calls()).filter((c) => c.status === 503).map(callKey)).size === records.length,
     );
     await h.faults({ forcedStatus: null });
     const report = await drained;
@@ -101,6 +126,63 @@ describe('pusher.drain', () => {
     expect(report).toMatchObject({ pushed: items.length, deadLetters: 0, pending: 0, unreachable: false });
     expect(await h.pushes()).toEqual(expectedPushes(items));
     expect(await deadLetterRows(h)).toEqual([]);
+    const calls = await h.calls();
+    for (const g of items.filter((i) => i.kind === 'group')) {
+      const members = Object.keys((g.body as { products: object }).products);
+      const lastMember = Math.max(
+        ...calls
+          .filter((c) => c.kind === 'product' && c.stockId === null && members.includes(c.id))
+          .map((c) => c.seq),
+      );
+      const groupCalls = calls.filter((c) => c.kind === 'group' && c.id === g.itemId);
+      expect(
+        groupCalls.map((c) => c.status),
+        g.key,
+      ).toEqual([200]);
+      expect(groupCalls[0]!.seq, `${g.key} after its members`).toBeGreaterThan(lastMember);
+    }
+    expect(await groupsOfMembers(items)).toEqual(expectedGroups(items));
+  });
+
+  it("a group goes after its members' own product records: Retail Rocket keeps them in the group", async () => {
+    // The group is due first, and its members' records take a while: pushed at once, the group
+    // would land first and the members' product records (which carry no group) after it.
+    await enqueueAll(h, [groupItem(77, [1, 2, 3])]);
+    await h.db.pool.query(`update rr_sync.outbox set next_attempt_at = now() - interval '1 minute'`);
+    const members = [productItem(1), productItem(2), productItem(3), stockItem(1, 'north')];
+    await enqueueAll(h, members);
+    await h.faults({ delayMs: 300, paths: `/api/1.0/partner/${PARTNER_ID}/products/` });
+    const { pusher } = h.pusher();
+    const report = await pusher.drain();
+
+    expect(report).toMatchObject({ pushed: 5, deadLetters: 0, pending: 0 });
+    expect(await groupsOfMembers([groupItem(77, [1, 2, 3])])).toEqual({ '1': '77', '2': '77', '3': '77' });
+    const upserts = (await h.admin(`/__emulator/upserts?partnerId=${PARTNER_ID}`)).upserts as {
+      seq: number;
+      kind: string;
+      id: string;
+    }[];
+    expect(upserts.map((u) => `${u.kind}:${u.id}`).at(-1)).toBe('group:77');
+    // Not counted as a failed attempt: it was only held back.
+    expect((await h.calls('77')).map((c) => c.status)).toEqual([200]);
+  });
+
+  it('a group whose member keeps failing waits for that member, then goes once it is a dead letter', async () => {
+    await h.faults({ forcedStatus: 500, paths: productPath(2) });
+    await enqueueAll(h, [productItem(1), productItem(2), groupItem(78, [1, 2])]);
+    const { pusher } = h.pusher({
+      config: h.config({ RR_PUSH_MAX_ATTEMPTS: '3' }),
+      options: { backoff: { baseMs: 200, maxMs: 200 } },
+    });
+    const report = await pusher.drain();
+
+    expect(report).toMatchObject({ pushed: 2, deadLetters: 1, pending: 0 });
+    const calls = await h.calls();
+    const group = calls.find((c) => c.kind === 'group')!;
+    const member2 = calls.filter((c) => c.kind === 'product' && c.id === '2');
+    expect(member2.map((c) => c.status)).toEqual([500, 500, 500]);
+    expect(group.seq).toBeGreaterThan(member2.at(-1)!.seq);
+    expect(group.status).toBe(200);
   });
 
   it('honours Retry-After of a 429: no call for that item before it', async () => {

@@ -238,6 +238,50 @@ describe.each([false, true])('incremental syncs (compacting after each: %s)', (c
     expect(Object.keys(g30.body.products as object)).toEqual(['3', '7']);
   });
 
+  it("a member's own record changing where its group's record does not: the group is pushed again after it", async () => {
+    // Retail Rocket holds group 30 as it is now (pushed and confirmed).
+    await h.db.pool.query("update store.products set price = '12' where id = '3'");
+    await sync();
+    await h.db.pool.query(
+      'insert into rr_sync.pushed (key, hash) select key, hash from rr_sync.outbox; truncate rr_sync.outbox',
+    );
+    // A vendor is in product 4's own record only: the group's record (members and lead 3) is the same.
+    await h.db.pool.query("update store.products set vendor = 'Acme' where id = '4'");
+    const s = await sync();
+    expect(await keys()).toEqual(['group:30 resync', 'product:4 changed']);
+    expect(s.changes).toMatchObject({ changed: 1, enqueued: 2 });
+    // Still pending (or in flight): a newer member record makes the pending group row a new version,
+    // so that a push of it that began before cannot complete it.
+    await h.db.pool.query("update store.products set vendor = 'Acme Ltd' where id = '4'");
+    await sync();
+    expect((await outbox()).map((r) => [r.key, r.version])).toEqual([
+      ['group:30', 2],
+      ['product:4', 2],
+    ]);
+    // A change of a product outside any group does not touch the group.
+    await h.db.pool.query('truncate rr_sync.outbox');
+    await h.db.pool.query("update store.products set vendor = 'Acme' where id = '2'");
+    await sync();
+    expect(await keys()).toEqual(['product:2 changed']);
+  });
+
+  it('a product moved to another group and back before the push: its group is pushed as it is again', async () => {
+    await h.db.pool.query("update store.products set price = '12' where id = '3'");
+    await sync();
+    await h.db.pool.query(
+      'insert into rr_sync.pushed (key, hash) select key, hash from rr_sync.outbox; truncate rr_sync.outbox',
+    );
+    await h.db.pool.query("update store.products set group_id = '40' where id = '4'");
+    await sync();
+    expect(await keys()).toEqual(['group:30 changed', 'group:40 new']);
+    await h.db.pool.query("update store.products set group_id = '30' where id = '4'");
+    await sync();
+    // Group 30's record is the one Retail Rocket was given before, but a different one was pending:
+    // it is replaced. Group 40 has no product any more: its pending record would move 4 back into it.
+    expect(await keys()).toEqual(['group:30 changed']);
+    expect(Object.keys((await outbox())[0]!.body.products as object)).toEqual(['3', '4']);
+  });
+
   it('coalesces: a second change before the push replaces the pending body (one row, newer version)', async () => {
     await h.db.pool.query("update store.products set price = '12' where id = '2'");
     await sync();
