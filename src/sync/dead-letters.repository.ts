@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
-import { enqueue, type OutboxItem } from './outbox.repository.ts';
+import { enqueue, repushPending, type OutboxItem } from './outbox.repository.ts';
+import { groupRecordsOfMembers } from './sync.apply.ts';
 import type { ItemKind } from './sync.contracts.ts';
 
 /** An open dead letter (not requeued), as `rr-sync dead-letters` lists it. */
@@ -114,6 +115,20 @@ async function requeueChunk(client: pg.PoolClient, ids: readonly string[] | null
       runId: r.run_id,
     }));
   await enqueue(client, items);
+  // A member's own product record carries no group: its group's current record goes after it
+  // (the pusher holds the group while the member's row is in the outbox).
+  const groups = await groupRecordsOfMembers(
+    client,
+    items.filter((i) => i.kind === 'product').map((i) => i.itemId),
+  );
+  await repushPending(
+    client,
+    groups.map((g) => g.key),
+  );
+  await enqueue(
+    client,
+    groups.map((g) => ({ ...g, change: 'requeued' })),
+  );
   await client.query(`update rr_sync.dead_letters set requeued_at = now() where id = any($1::bigint[])`, [
     res.rows.map((r) => r.id),
   ]);

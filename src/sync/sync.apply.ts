@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
+import type { Queryable } from '../db/pool.ts';
 import type { Logger } from '../shared/logger.ts';
 import { enqueue, repushPending, type OutboxItem } from './outbox.repository.ts';
 import { itemKey, type ItemKind } from './sync.contracts.ts';
@@ -431,6 +432,50 @@ async function compact(db: pg.PoolClient): Promise<void> {
   await db.query('truncate rr_sync.catalog_items_delta');
 }
 
+/** Each group's members as the index has them (callers add WHERE, GROUP BY and ORDER BY). */
+const GROUP_MEMBERS_SQL = `
+  select group_id, jsonb_agg(body->'product' order by product_id) filter (where not gone) as live,
+         jsonb_agg(body->'product' order by product_id) as all_members
+    from rr_sync.catalog_items`;
+
+interface GroupMembersRow {
+  group_id: string;
+  live: ProductBody[] | null;
+  all_members: ProductBody[];
+}
+
+/** The productsgroup record of a group: its live members, or all of them unavailable. */
+function groupItem(r: GroupMembersRow): Omit<OutboxItem, 'change'> {
+  const body = groupRecord(r.group_id, r.live ?? r.all_members.map((m) => unavailable(m)));
+  return {
+    key: itemKey.group(r.group_id),
+    kind: 'group',
+    itemId: r.group_id,
+    stockId: null,
+    body,
+    hash: recordHash(body),
+  };
+}
+
+/**
+ * The current records of the groups these products are members of, from the index: what must be
+ * pushed again after their own product records (a requeued dead letter).
+ */
+export async function groupRecordsOfMembers(
+  db: Queryable,
+  productIds: readonly string[],
+): Promise<Omit<OutboxItem, 'change'>[]> {
+  if (productIds.length === 0) return [];
+  const { rows } = await db.query<GroupMembersRow>(
+    `${GROUP_MEMBERS_SQL}
+      where group_id in (select group_id from rr_sync.catalog_items
+                          where product_id = any($1::text[]) and group_id is not null)
+      group by group_id order by group_id`,
+    [productIds],
+  );
+  return rows.map(groupItem);
+}
+
 /** Rebuild the productsgroup record of every touched group (every group on a full resync). */
 async function applyGroups(
   db: pg.PoolClient,
@@ -443,40 +488,23 @@ async function applyGroups(
 ): Promise<void> {
   if (!opts.full && dirty.size === 0) return;
   await db.query(
-    `declare group_cur no scroll cursor for
-       select group_id, jsonb_agg(body->'product' order by product_id) filter (where not gone) as live,
-              jsonb_agg(body->'product' order by product_id) as all_members
-         from rr_sync.catalog_items
+    `declare group_cur no scroll cursor for ${GROUP_MEMBERS_SQL}
         where group_id is not null and ($1::boolean or group_id = any($2))
         group by group_id order by group_id`,
     [opts.full, [...dirty]],
   );
   // Like the items: the outbox writes of one batch run while the next one is built.
-  const fetchGroups = () =>
-    db.query<{
-      group_id: string;
-      live: ProductBody[] | null;
-      all_members: ProductBody[];
-    }>(`fetch ${FETCH} from group_cur`);
+  const fetchGroups = () => db.query<GroupMembersRow>(`fetch ${FETCH} from group_cur`);
   let enqueuing: Promise<void> = Promise.resolve();
   let { rows } = await fetchGroups();
   const seen = new Set<string>();
   try {
     while (rows.length > 0) {
       for (const r of rows) seen.add(r.group_id);
-      const items: Pending[] = rows.map((r) => {
-        const members = r.live ?? r.all_members.map((m) => unavailable(m));
-        const body = groupRecord(r.group_id, members);
-        return {
-          key: itemKey.group(r.group_id),
-          kind: 'group',
-          itemId: r.group_id,
-          stockId: null,
-          body,
-          hash: recordHash(body),
-          change: opts.full ? 'resync' : r.live ? 'changed' : 'unavailable',
-        };
-      });
+      const items: Pending[] = rows.map((r) => ({
+        ...groupItem(r),
+        change: opts.full ? 'resync' : r.live ? 'changed' : 'unavailable',
+      }));
       await enqueuing;
       // A group is pushed when its record differs from the last one pushed (or pending), or
       // again after a member's own product record (see `regroup` above).

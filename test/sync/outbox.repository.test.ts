@@ -20,7 +20,9 @@ beforeAll(async () => {
   db = await createTestDatabase();
 });
 beforeEach(async () => {
-  await db.pool.query('truncate rr_sync.outbox, rr_sync.dead_letters, rr_sync.pushed');
+  await db.pool.query(
+    'truncate rr_sync.outbox, rr_sync.dead_letters, rr_sync.pushed, rr_sync.catalog_items_base',
+  );
 });
 afterAll(() => db?.drop());
 
@@ -218,6 +220,38 @@ describe('requeueDeadLetters', () => {
       { key: 'product:2', change: 'requeued', attempts: 0 },
     ]);
     expect(await requeueDeadLetters(db.pool)).toEqual({ requeued: 0, superseded: 0 });
+  });
+
+  it("a requeued member's product record takes its group's current record along, pushed after it", async () => {
+    // The index: 1 and 2 in group 50 (2 gone), 3 on its own.
+    for (const [id, group, gone] of [
+      ['1', '50', false],
+      ['2', '50', true],
+      ['3', null, false],
+    ] as const) {
+      await db.pool.query(
+        `insert into rr_sync.catalog_items_base (product_id, group_id, digest, available, gone, body, source)
+         values ($1, $2, 'd', true, $3, $4, 'feed')`,
+        [id, group, gone, { product: productItem(Number(id)).body, groupId: group, stocks: {} }],
+      );
+    }
+    await deadLetter(1);
+    await deadLetter(3);
+    expect(await requeueDeadLetters(db.pool)).toEqual({ requeued: 2, superseded: 0 });
+    const rows = await db.pool.query<{ key: string; change: string; body: { products?: object } }>(
+      'select key, change, body from rr_sync.outbox order by key',
+    );
+    expect(rows.rows.map((r) => `${r.key} ${r.change}`)).toEqual([
+      'group:50 requeued',
+      'product:1 requeued',
+      'product:3 requeued',
+    ]);
+    expect(Object.keys(rows.rows[0]!.body.products!)).toEqual(['1']);
+    // The pusher holds the group while product:1 is in the outbox.
+    expect((await claim(db.pool, 'p', 10, 60_000)).map((r) => r.key).sort()).toEqual([
+      'product:1',
+      'product:3',
+    ]);
   });
 
   it('never sends an old body over a newer one that is pending or was confirmed since', async () => {
