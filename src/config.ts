@@ -106,7 +106,13 @@ const EnvSchema = z.object({
   FEED_BASE_URL: httpUrl.optional(),
   FEED_KEEP_VERSIONS: intIn(1, 100).default(5),
   RR_PARTNER_ID: z.string().max(100, 'must be at most 100 characters').optional(),
-  RR_API_KEY: z.string().max(200, 'must be at most 200 characters').optional(),
+  // Retail Rocket's keys are 24 hex digits. A shorter one is a mistake, and would make the
+  // redaction of every log line and error (each occurrence of the key) mangle ordinary text.
+  RR_API_KEY: z
+    .string()
+    .min(8, 'must be at least 8 characters (Retail Rocket gives a 24-character key)')
+    .max(200, 'must be at most 200 characters')
+    .optional(),
   RR_TRACKING_URL: httpUrl.default('https://apptracking.retailrocket.net/1.0/').transform(withSlash),
   RR_RECOMMENDATIONS_URL: httpUrl
     .default('https://externalapi.retailrocket.net/api/3.0/')

@@ -79,6 +79,11 @@ const BAD: Record<string, { value: string; line: string; secret?: string }[]> = 
       line: 'RR_API_KEY: must be at most 200 characters',
       secret: 'SECRT',
     },
+    {
+      value: 'k3y-5',
+      line: 'RR_API_KEY: must be at least 8 characters (Retail Rocket gives a 24-character key)',
+      secret: 'k3y-5',
+    },
   ],
   RR_TRACKING_URL: [
     {
