@@ -1,4 +1,5 @@
 import { hasStock, type IndexedItem } from '../catalog-index/catalog-index.repository.ts';
+import { itemKey } from '../sync/sync.contracts.ts';
 import type { RrResult } from '../rr/index.ts';
 import { deliveryVerdict } from '../shared/delivery.verdict.ts';
 import type { EventDeadLetter } from './events.repository.ts';
@@ -27,6 +28,12 @@ export interface KnownIds {
   categories: Map<string, string>;
   categoryPaths: Set<string>;
   stocks: Set<string>;
+  /**
+   * Outbox keys (product:<id>, stock:<id>:<stockId>, group:<id>) of records Retail Rocket was never
+   * given: enqueued as new by a sync, not pushed yet. The index has them; Retail Rocket does not
+   * until the push lands (or it pulls the feed, hours later maybe).
+   */
+  unpushed?: ReadonlySet<string>;
 }
 
 const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
@@ -64,15 +71,16 @@ export function idVerdict(body: Record<string, unknown>, known: KnownIds): IdVer
   const ids = idsOf(body);
   const unknown: string[] = [];
   const stockId = text(body.stockId);
+  const unpushed = known.unpushed ?? new Set<string>();
   for (const id of ids.products) {
     const item = known.products.get(id);
-    if (!item) unknown.push(`product ${id}`);
-    else if (stockId !== undefined && !hasStock(item, stockId))
+    if (!item || unpushed.has(itemKey.product(id))) unknown.push(`product ${id}`);
+    else if (stockId !== undefined && (!hasStock(item, stockId) || unpushed.has(itemKey.stock(id, stockId))))
       unknown.push(`stock ${stockId} of product ${id}`);
   }
   for (const g of ids.groups) {
     const members = known.groups.get(g);
-    if (!members) unknown.push(`group ${g}`);
+    if (!members || unpushed.has(itemKey.group(g))) unknown.push(`group ${g}`);
     else
       for (const id of ids.products) if (!members.includes(id)) unknown.push(`product ${id} in group ${g}`);
   }

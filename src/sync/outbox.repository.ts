@@ -42,6 +42,19 @@ export async function repushPending(client: Queryable, keys: readonly string[]):
   return res.rowCount ?? 0;
 }
 
+/**
+ * Which of these keys are records Retail Rocket was never given: pending with change 'new' (a
+ * product, stock or group a sync added, not pushed yet). One primary-key look per key.
+ */
+export async function findNewPending(db: Queryable, keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const { rows } = await db.query<{ key: string }>(
+    `select key from rr_sync.outbox where key = any($1::text[]) and change = 'new'`,
+    [keys],
+  );
+  return new Set(rows.map((r) => r.key));
+}
+
 /** A claimed row, as the pusher sends it. `version` identifies the body it carries. */
 export interface OutboxRow {
   key: string;
@@ -101,7 +114,9 @@ export async function enqueue(client: Queryable, items: readonly OutboxItem[]): 
                                                  body jsonb, hash text, change text, run_id bigint)
        on conflict (key) do update set
          kind = excluded.kind, item_id = excluded.item_id, stock_id = excluded.stock_id,
-         body = excluded.body, hash = excluded.hash, change = excluded.change, run_id = excluded.run_id,
+         body = excluded.body, hash = excluded.hash, run_id = excluded.run_id,
+         -- Still never given to Retail Rocket: a later change of it stays 'new' (events wait for it).
+         change = case when o.change = 'new' then 'new' else excluded.change end,
          version = o.version + 1, attempts = 0, next_attempt_at = now(), last_error = null,
          updated_at = now()
        where o.hash <> excluded.hash`,

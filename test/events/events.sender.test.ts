@@ -1,7 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { popularProducts } from '../../src/events/index.ts';
 import { EVENT_TYPES } from '../../src/rr/index.ts';
-import { product } from '../feed/store.fixture.ts';
+import { silentLogger } from '../../src/shared/logger.ts';
+import { createPusher } from '../../src/sync/pusher.ts';
+import { runSyncJob } from '../../src/sync/sync.job.ts';
+import { createStore, product } from '../feed/store.fixture.ts';
 import { sampleEvent, until } from './events.fixtures.ts';
 import { createEventsHarness, FAULTS_OFF, perVisitor, STORE, type EventsHarness } from './events.harness.ts';
 
@@ -88,6 +91,30 @@ describe('the event sender', () => {
       'dropped:park_ttl': 1,
     });
     expect((await h.events()).some((e) => e.body.stockId === 'south')).toBe(false);
+  });
+
+  it('an id a sync added waits until its record was pushed: Retail Rocket is not told it before', async () => {
+    await reset();
+    // A sync adds product 98 (and the feed has it), but its Product API record is not pushed yet.
+    await createStore(h.db.pool, { ...STORE, products: [...STORE.products, product('98')] });
+    const c = h.config();
+    await runSyncJob({ catalog: h.db.pool, state: h.db.pool, config: c, logger: silentLogger });
+    expect(
+      (await h.db.pool.query(`select change from rr_sync.outbox where key = 'product:98'`)).rows,
+    ).toEqual([{ change: 'new' }]);
+
+    await accepted('view', { sessionExternalId: 'n1', productId: 98 });
+    await accepted('view', { sessionExternalId: 'n1', productId: 1 });
+    const sender = h.sender();
+    expect(await sender.drain()).toMatchObject({ sent: 1, parked: 1 });
+    expect(await sender.recheckParked()).toEqual({ unparked: 0, dropped: 0, parked: 1 });
+
+    await createPusher({ state: h.db.pool, rr: h.client(c), config: c, logger: silentLogger }).drain();
+    expect(await sender.recheckParked()).toEqual({ unparked: 1, dropped: 0, parked: 0 });
+    expect(await sender.drain()).toMatchObject({ sent: 1 });
+    expect((await h.events()).map((e) => e.body.productId)).toEqual([1, 98]);
+    expect(await h.warnings()).toEqual([]);
+    await h.sync(); // back to the shared store
   });
 
   it('keeps per-visitor order through 503s and a 429 (no call before its Retry-After)', async () => {

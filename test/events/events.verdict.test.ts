@@ -49,6 +49,20 @@ describe('idVerdict', () => {
     expect(idVerdict({ categoryPath: 'Garden' }, known).action).toBe('park');
     expect(idVerdict({ searchPhrase: 'x', stockId: 'east' }, known).action).toBe('park');
   });
+  it('parks what the index has but Retail Rocket was never given (its new record not pushed yet)', () => {
+    const pending = { ...known, unpushed: new Set(['product:4', 'stock:1:north', 'group:30']) };
+    expect(idVerdict({ productId: 4 }, pending)).toEqual({ action: 'park', unknown: ['product 4'] });
+    expect(idVerdict({ productId: 1, stockId: 'north' }, pending)).toEqual({
+      action: 'park',
+      unknown: ['stock north of product 1'],
+    });
+    expect(idVerdict({ productId: 1 }, pending)).toEqual({ action: 'send' });
+    expect(idVerdict({ groupId: 30, productIds: [3] }, pending)).toEqual({
+      action: 'park',
+      unknown: ['group 30'],
+    });
+    expect(idVerdict({ productId: 3 }, pending)).toEqual({ action: 'send' });
+  });
 });
 
 describe('parkedVerdict', () => {

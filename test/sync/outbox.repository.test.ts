@@ -5,6 +5,7 @@ import {
   claim,
   complete,
   enqueue,
+  findNewPending,
   nextClaimableInMs,
   OUTBOX_CHANNEL,
   outboxStats,
@@ -38,7 +39,7 @@ const row = async (key: string) =>
 
 describe('enqueue', () => {
   it('keeps one row per key: a newer change replaces the pending body, bumps version and keeps enqueued_at', async () => {
-    expect(await enqueue(db.pool, [productItem(1), productItem(2)])).toBe(2);
+    expect(await enqueue(db.pool, [productItem(1, {}, 'resync'), productItem(2)])).toBe(2);
     const first = await row('product:1');
     await db.pool.query(
       `update rr_sync.outbox set attempts = 3, last_error = 'boom', next_attempt_at = now() + interval '1 hour'`,
@@ -56,6 +57,15 @@ describe('enqueue', () => {
     });
     expect(second.enqueued_at).toEqual(first.enqueued_at);
     expect((await row('product:2')).later).toBe(true); // untouched
+  });
+
+  it('a record never given to Retail Rocket stays new through later changes (events wait for it)', async () => {
+    await enqueue(db.pool, [productItem(1)]);
+    await enqueue(db.pool, [productItem(1, { price: 99 }, 'changed')]);
+    expect(await row('product:1')).toMatchObject({ change: 'new', version: 2 });
+    expect(await findNewPending(db.pool, ['product:1', 'product:2'])).toEqual(new Set(['product:1']));
+    await complete(db.pool, await claim(db.pool, 'a', 10, 60_000));
+    expect(await findNewPending(db.pool, ['product:1'])).toEqual(new Set());
   });
 
   it('ignores a change whose hash equals the pending one', async () => {
