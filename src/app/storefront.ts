@@ -49,12 +49,6 @@ export interface Storefront {
   readonly providers: OpsProviders;
   /** Start sending spooled events (continuously, until stop). */
   start(): void;
-  /**
-   * Read the most popular products into the index cache (once the cache may be used), so that the
-   * first requests after a start find them there. Resolves with how many were read; 0 without a
-   * cache.
-   */
-  warmIndex(): Promise<number>;
   /** Stop accepting and claiming; let calls in flight finish within timeoutMs; release leases. Idempotent. */
   stop(opts?: { timeoutMs?: number }): Promise<void>;
 }
@@ -78,9 +72,6 @@ export interface StorefrontDeps {
   onRecommendation?: (timing: AnswerTiming) => void;
 }
 
-/** Products read into the index cache at start (the most popular ones). */
-const WARM_PRODUCTS = 5_000;
-
 export function createStorefront(deps: StorefrontDeps): Storefront {
   const { state, rr, config, logger } = deps;
   const sender = createEventSenderIfConfigured(
@@ -91,8 +82,7 @@ export function createStorefront(deps: StorefrontDeps): Storefront {
   const clock = () => performance.now();
   const cacheOptions = deps.indexCache ?? {};
   const watch = cacheOptions === false ? null : watchIndex(clientLike(state), logger, cacheOptions.watch);
-  const cache = watch && cacheOptions ? cachedIndex(state, watch, cacheOptions) : null;
-  const index = cache ?? directIndex(state);
+  const index = watch && cacheOptions ? cachedIndex(state, watch, cacheOptions) : directIndex(state);
   const recommendations = createRecommendationService({
     state,
     index,
@@ -134,12 +124,6 @@ export function createStorefront(deps: StorefrontDeps): Storefront {
     ],
     providers,
     start: () => sender?.start(),
-    async warmIndex() {
-      if (!watch || !cache) return 0;
-      await watch.ready();
-      if (stopping) return 0;
-      return cache.prefill(await popularProducts(state, WARM_PRODUCTS));
-    },
     stop({ timeoutMs = 10_000 } = {}) {
       stopping ??= (async () => {
         await events.close();
@@ -187,14 +171,8 @@ export function startStorefront(app: App, deps: StorefrontDeps & { catalog: pg.P
   app.ops.provide(storefront.providers);
   storefront.start();
   // In the background: requests meanwhile open connections of their own, as before.
-  warmIndexConnections(deps.state, KEPT_CONNECTIONS)
-    .catch((err: unknown) =>
-      deps.logger.warn({ err: coerceError(err).message }, 'could not warm the index connections'),
-    )
-    .then(() => storefront.warmIndex())
-    .then(
-      (products) => deps.logger.debug({ products }, 'index cache warmed with the most popular products'),
-      (err: unknown) => deps.logger.warn({ err: coerceError(err).message }, 'could not warm the index cache'),
-    );
+  warmIndexConnections(deps.state, KEPT_CONNECTIONS).catch((err: unknown) =>
+    deps.logger.warn({ err: coerceError(err).message }, 'could not warm the index connections'),
+  );
   return storefront;
 }

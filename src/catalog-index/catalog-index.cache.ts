@@ -40,15 +40,7 @@ export interface IndexCacheOptions {
   maxEntries?: number;
   /** Fallback candidates read per (categories, stock) and kept, before exclusions (default 64). */
   candidates?: number;
-  /**
-   * When the index changed (a sync), the products most recently used are read again at once, in
-   * batches, instead of by each request that asks for one (default 5,000; 0: none).
-   */
-  refill?: number;
 }
-
-/** Products per query of a prefill or refill. */
-const FILL_CHUNK = 1000;
 
 export interface IndexCacheStats {
   hits: number;
@@ -73,21 +65,11 @@ type ItemSlot = IndexedItem | typeof UNKNOWN;
  * may be missed (its connection is down). A read that raced a change is not stored: it carries the
  * generation it started in. Bounded: LRU on products and on lookups.
  */
-export interface CachedIndexReader extends CatalogIndexReader {
-  stats(): IndexCacheStats;
-  /**
-   * Read these products into the cache now (a start-up: the most popular ones), FILL_CHUNK per
-   * query, one query at a time. Resolves with how many the index knows; keeps nothing while the
-   * watch is not live.
-   */
-  prefill(ids: readonly string[]): Promise<number>;
-}
-
 export function cachedIndex(
   db: Queryable,
   watch: Pick<IndexWatch, 'generation' | 'live'>,
   options: IndexCacheOptions = {},
-): CachedIndexReader {
+): CatalogIndexReader & { stats(): IndexCacheStats } {
   const direct = directIndex(db);
   const candidatesPerKey = options.candidates ?? 64;
   const items = new LRUCache<string, ItemSlot>({ max: options.maxItems ?? 20_000 });
@@ -130,37 +112,14 @@ export function cachedIndex(
     }
     const g = watch.generation();
     if (g !== cachedGeneration) {
-      const hot = cachedGeneration === -1 ? [] : recentlyUsed(options.refill ?? 5_000);
       items.clear();
       trees.clear();
       stocks.clear();
       candidates.clear();
       inflight.clear();
       cachedGeneration = g;
-      // In the background; the requests that ask for these meanwhile join its reads.
-      if (hot.length > 0) prefill(hot).catch(() => undefined);
     }
     return g;
-  }
-
-  /** The known products most recently used, newest first. */
-  function recentlyUsed(max: number): string[] {
-    const out: string[] = [];
-    if (max <= 0) return out;
-    for (const [id, slot] of items.entries()) {
-      if (slot === UNKNOWN) continue;
-      out.push(id);
-      if (out.length >= max) break;
-    }
-    return out;
-  }
-
-  async function prefill(ids: readonly string[]): Promise<number> {
-    let known = 0;
-    for (let i = 0; i < ids.length; i += FILL_CHUNK) {
-      known += (await knownProducts(ids.slice(i, i + FILL_CHUNK))).size;
-    }
-    return known;
   }
   /** Still the generation a read started in: its result may be stored. */
   const unchanged = (g: number) => watch.live() && watch.generation() === g;
@@ -282,7 +241,6 @@ export function cachedIndex(
     },
 
     stats: () => ({ ...stats, generation: cachedGeneration }),
-    prefill,
   };
 }
 

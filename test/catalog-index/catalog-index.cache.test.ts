@@ -125,47 +125,6 @@ describe('the cached index reads', () => {
     expect(db.count).toBe(2); // the read under generation 2 was kept
   });
 
-  it('after a change, reads the products used last again in one query; requests meanwhile join it', async () => {
-    let generation = 1;
-    const fake = { live: () => true, generation: () => generation };
-    const db = counting(h.db.pool);
-    const index = cachedIndex(db, fake);
-    await index.findKnownProducts(['1', '2', '3', '999']);
-    expect(db.count).toBe(1);
-    generation = 2; // a sync committed
-    // This request starts the refill of 1, 2 and 3 (999 is not a product) and joins its read.
-    expect([...(await index.findKnownProducts(['2'])).keys()]).toEqual(['2']);
-    expect(db.count).toBe(2);
-    await until(async () => (await index.findKnownProducts(['1', '3'])).size === 2, SOON);
-    expect(db.count).toBe(2); // 1 and 3 came with the refill
-    expect(index.stats().generation).toBe(2);
-
-    // refill: 0 keeps the old behaviour: each product is read by the first request for it.
-    const plain = counting(h.db.pool);
-    const noRefill = cachedIndex(plain, fake, { refill: 0 });
-    await noRefill.findKnownProducts(['1', '2']);
-    generation = 3;
-    await noRefill.findKnownProducts(['2']);
-    await noRefill.findKnownProducts(['1']);
-    expect(plain.count).toBe(3);
-  });
-
-  it('prefill reads the given products in batches, and later requests for them make no query', async () => {
-    const db = counting(h.db.pool);
-    const index = cachedIndex(db, { live: () => true, generation: () => 1 });
-    const ids = [...Array.from({ length: 31 }, (_, i) => String(i + 1)), '999'];
-    expect(await index.prefill(ids)).toBe(31);
-    const after = db.count;
-    expect((await index.findKnownProducts(ids)).size).toBe(31);
-    expect(db.count).toBe(after);
-    // Nothing is kept while the watch is not live.
-    const offline = counting(h.db.pool);
-    const notLive = cachedIndex(offline, { live: () => false, generation: () => 1 });
-    expect(await notLive.prefill(['1'])).toBe(1);
-    await notLive.findKnownProducts(['1']);
-    expect(offline.count).toBe(2);
-  });
-
   it('makes one query for a burst of requests for the same cold ids; a failed read is not kept', async () => {
     let failNext = false;
     const flaky: Queryable = {

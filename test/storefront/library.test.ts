@@ -63,23 +63,4 @@ describe('the package entry (library use)', () => {
       storefront.recommendations.get('productRecommendations/nope', { sessionExternalId: 'v1' }),
     ).rejects.toMatchObject({ name: 'RecommendationInputError' });
   });
-
-  it('warms its index cache with the most popular products (those Retail Rocket took events for)', async () => {
-    await h.db.pool.query(
-      `insert into rr_sync.product_popularity (product_id, views, carts, orders)
-       values ('3', 5, 0, 1), ('4', 9, 0, 0), ('77', 1, 0, 0)
-       on conflict (product_id) do update set views = excluded.views, orders = excluded.orders`,
-    );
-    // 77 is no product of the published catalog: not counted.
-    expect(await storefront.warmIndex()).toBe(2);
-    const off = createStorefront({
-      state: h.db.pool,
-      rr: null,
-      config: loadConfig(h.env),
-      logger: silentLogger,
-      indexCache: false,
-    });
-    expect(await off.warmIndex()).toBe(0);
-    await off.stop();
-  });
 });
