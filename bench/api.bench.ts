@@ -15,7 +15,9 @@
  *  2. recommendations with the emulator answering in 100 ms, at --recs-rate [500 rps: p99 overhead
  *     over the upstream < 5 ms]; the same load on the emulator alone, and through a bare Node
  *     proxy (`proxy.peer.ts`: the floor of one hop on this machine), go first;
- *  3. recommendations with the emulator stalled (2 s), at --stall-rate [1,000 rps: p99 <= deadline
+ *  3. reindex: the recommendations load with an index change (what a sync commits) half-way through
+ *     --reindex-seconds: the p99 by second around it (the index cache is dropped at the change);
+ *  4. recommendations with the emulator stalled (2 s), at --stall-rate [1,000 rps: p99 <= deadline
  *     + 10 ms];
  *  and the serving process's peak RSS [< 300 MB with the 1M index].
  */
@@ -53,8 +55,10 @@ const { values } = parseArgs({
     'warmup-seconds': { type: 'string', default: '5' },
     'stall-rate': { type: 'string', default: '1000' },
     'stall-seconds': { type: 'string', default: '20' },
-    // Comma-separated phases to run (default all): events, recs, stalled.
-    only: { type: 'string', default: 'events,recs,stalled' },
+    // An index change (what a sync commits) this many seconds into the reindex phase's load.
+    'reindex-seconds': { type: 'string', default: '20' },
+    // Comma-separated phases to run (default all): events, recs, reindex, stalled.
+    only: { type: 'string', default: 'events,recs,reindex,stalled' },
   },
 });
 const products = Number(values.products);
@@ -454,7 +458,42 @@ async function main() {
         upstreamAnswered && answers['own time p99 ms'] <= 5;
     }
 
-    // 3. Stalled upstream.
+    // 3. An index change under load: a sync commits, and the service's index cache is dropped.
+    if (phases.has('reindex')) {
+      await faults(emu.info.httpUrl, { delayMs: Number(values['recs-latency']) });
+      const rate = Number(values['recs-rate']);
+      const seconds = Number(values['reindex-seconds']);
+      const at = Math.floor(seconds / 2);
+      const pool = openPool(service.url, 200);
+      const warmup = Number(values['warmup-seconds']);
+      if (warmup > 0) await recsLoad(pool, rate, warmup);
+      const db = createPool(dbUrl, { max: 1 });
+      // A committed write to an index table notifies rr_sync_catalog like a sync's commit does.
+      const change = setTimeout(() => {
+        db.query(
+          'update rr_sync.category_paths set path = path where id = (select min(id) from rr_sync.category_paths)',
+        ).catch((err: unknown) => console.error('the index change failed', err));
+      }, at * 1000);
+      try {
+        const { result, answers } = await recsLoad(pool, rate, seconds);
+        const bySecond = result['p99 by second'];
+        results.reindex = {
+          ...result,
+          'index change at s': at,
+          'p99 before the change ms': Math.max(...bySecond.slice(0, at)),
+          'p99 in the 3 s from the change ms': Math.max(...bySecond.slice(at, at + 3)),
+          ...answers,
+        };
+      } finally {
+        clearTimeout(change);
+        await pool.close();
+        await db.end();
+      }
+      console.log('reindex (an index change under load)', results.reindex);
+      await faults(emu.info.httpUrl, { delayMs: 0 });
+    }
+
+    // 4. Stalled upstream.
     if (phases.has('stalled')) {
       await faults(emu.info.httpUrl, { delayMs: 2000 });
       // Open loop: at 1,000/s with a 500 ms deadline about 500 answers are pending at once.
