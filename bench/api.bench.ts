@@ -468,10 +468,12 @@ async function main() {
       const warmup = Number(values['warmup-seconds']);
       if (warmup > 0) await recsLoad(pool, rate, warmup);
       const db = createPool(dbUrl, { max: 1 });
-      // A committed write to an index table notifies rr_sync_catalog like a sync's commit does.
+      // A committed write to the products of the index notifies rr_sync_catalog like the commit of
+      // a sync that changed products (and no category) does.
       const change = setTimeout(() => {
         db.query(
-          'update rr_sync.category_paths set path = path where id = (select min(id) from rr_sync.category_paths)',
+          `update rr_sync.catalog_items_base set available = available
+            where product_id = (select min(product_id) from rr_sync.catalog_items_base)`,
         ).catch((err: unknown) => console.error('the index change failed', err));
       }, at * 1000);
       try {

@@ -5,6 +5,8 @@ import { createWakeable } from '../shared/wakeable.ts';
 
 /** The channel migration 0007's triggers notify on every write to the index tables. */
 export const INDEX_CHANNEL = 'rr_sync_catalog';
+/** Index tables a category lookup does not read (it reads rr_sync.category_paths only). */
+const PRODUCT_TABLES = new Set(['catalog_items_base', 'catalog_items_delta']);
 
 /**
  * Whether what a process read of the published-catalog index may still be used. A dedicated
@@ -16,6 +18,12 @@ export const INDEX_CHANNEL = 'rr_sync_catalog';
 export interface IndexWatch {
   /** Changes whenever the index may have changed. */
   generation(): number;
+  /**
+   * Changes whenever the category tree (rr_sync.category_paths) may have changed: not for writes
+   * to the product tables alone (a sync that changed products but no category), which the
+   * notification names.
+   */
+  categoryGeneration(): number;
   /** Notifications are being received: reads cached under the current generation are current. */
   live(): boolean;
   /** Resolves once the watch is live (or closed): for start-up and tests. */
@@ -44,6 +52,7 @@ export function watchIndex(
   const heartbeatMs = options.heartbeatMs ?? 5_000;
   const log = logger.child({ component: 'index-watch' });
   let generation = 0;
+  let categoryGeneration = 0;
   let live = false;
   let closed = false;
   let wasLive = false;
@@ -55,6 +64,7 @@ export function watchIndex(
   const setLive = (value: boolean) => {
     live = value;
     generation += 1;
+    categoryGeneration += 1;
     if (value) {
       for (const w of readyWaiters) w();
       readyWaiters = [];
@@ -74,7 +84,10 @@ export function watchIndex(
     });
     await Promise.race([client.connect(), lost.then(() => Promise.reject(lostReason))]);
     client.on('notification', (n) => {
-      if (n.channel === INDEX_CHANNEL) generation += 1;
+      if (n.channel !== INDEX_CHANNEL) return;
+      generation += 1;
+      // The payload is the table written (migration 0007); anything else counts for both.
+      if (!PRODUCT_TABLES.has(n.payload ?? '')) categoryGeneration += 1;
     });
     await client.query(`LISTEN ${INDEX_CHANNEL}`);
     if (closed) return;
@@ -142,6 +155,7 @@ export function watchIndex(
 
   return {
     generation: () => generation,
+    categoryGeneration: () => categoryGeneration,
     live: () => live,
     ready: () => (live || closed ? Promise.resolve() : new Promise((r) => readyWaiters.push(r))),
     async close() {

@@ -102,6 +102,52 @@ describe('the cached index reads', () => {
     }
   });
 
+  it('a change of products alone keeps the category lookups; a change of the category tree drops them', async () => {
+    const db = counting(h.db.pool);
+    const index = cachedIndex(db, watch);
+    const tree = async () => (await index.findCategoryTrees(['1'], [])).withDescendants.sort();
+    expect(await tree()).toEqual(['1', '2']);
+    await index.findKnownProducts(['1']);
+    expect(db.count).toBe(2);
+
+    const g = watch.generation();
+    const cg = watch.categoryGeneration();
+    await h.db.pool.query(
+      `update rr_sync.catalog_items_base set available = available where product_id = '2'`,
+    );
+    await until(() => watch.generation() > g, { what: 'the products notification', ...SOON });
+    expect(watch.categoryGeneration()).toBe(cg);
+    expect(await tree()).toEqual(['1', '2']);
+    expect(db.count).toBe(2); // the tree came from memory
+    await index.findKnownProducts(['1']);
+    expect(db.count).toBe(3); // the products did not
+
+    await h.db.pool.query(`update rr_sync.category_paths set path = path where id = '1'`);
+    await until(() => watch.categoryGeneration() > cg, { what: 'the categories notification', ...SOON });
+    expect(await tree()).toEqual(['1', '2']);
+    expect(db.count).toBe(4);
+  });
+
+  it('the product reads of requests handled together go out as one query (a cold cache after a sync)', async () => {
+    const db = counting(h.db.pool);
+    const index = cachedIndex(db, watch);
+    const [a, b, c] = await Promise.all([
+      index.findKnownProducts(['1', '2']),
+      index.findKnownProducts(['3', '999']),
+      index.findKnownProducts(['2', '4']),
+    ]);
+    expect(db.count).toBe(1);
+    expect([[...a.keys()].sort(), [...b.keys()], [...c.keys()].sort()]).toEqual([
+      ['1', '2'],
+      ['3'],
+      ['2', '4'],
+    ]);
+    expect(a.get('1')?.productId).toBe('1');
+    // A read in a later turn is a query of its own; cached ids make none.
+    await index.findKnownProducts(['5', '1']);
+    expect(db.count).toBe(2);
+  });
+
   it('does not keep a read that raced a change: it started under the old generation', async () => {
     let generation = 1;
     const fake = { live: () => true, generation: () => generation };
