@@ -86,8 +86,10 @@ export function cachedIndex(
   let cachedCategoryGeneration = -1;
   const categoryGeneration = () => watch.categoryGeneration?.() ?? watch.generation();
   // Reads under way, by key: a burst of requests for the same cold product or category (a cold
-  // start at hundreds of requests/s) makes one query, not one each. Dropped with the generation.
+  // start at hundreds of requests/s) makes one query, not one each. Dropped with the generation;
+  // the category lookups' with the category generation.
   const inflight = new Map<string, Promise<unknown>>();
+  const treeReads = new Map<string, Promise<unknown>>();
 
   /** One read per key at a time; its result is stored only if `valid` still holds (no change came in between). */
   function once<T>(
@@ -95,8 +97,9 @@ export function cachedIndex(
     valid: () => boolean,
     read: () => Promise<T>,
     store: (v: T) => void,
+    reads = inflight,
   ): Promise<T> {
-    const running = inflight.get(key) as Promise<T> | undefined;
+    const running = reads.get(key) as Promise<T> | undefined;
     if (running) {
       stats.shared += 1;
       return running;
@@ -105,9 +108,9 @@ export function cachedIndex(
       if (valid()) store(v);
       return v;
     });
-    inflight.set(key, p);
+    reads.set(key, p);
     const forget = () => {
-      if (inflight.get(key) === p) inflight.delete(key);
+      if (reads.get(key) === p) reads.delete(key);
     };
     p.then(forget, forget);
     return p;
@@ -124,7 +127,7 @@ export function cachedIndex(
       items.clear();
       stocks.clear();
       candidates.clear();
-      for (const key of inflight.keys()) if (!key.startsWith('t:')) inflight.delete(key);
+      inflight.clear();
       cachedGeneration = g;
     }
     return g;
@@ -138,7 +141,7 @@ export function cachedIndex(
     const cg = categoryGeneration();
     if (cg !== cachedCategoryGeneration) {
       trees.clear();
-      for (const key of inflight.keys()) if (key.startsWith('t:')) inflight.delete(key);
+      treeReads.clear();
       cachedCategoryGeneration = cg;
     }
     return cg;
@@ -225,6 +228,7 @@ export function cachedIndex(
         categoriesUnchanged(cg),
         () => direct.findCategoryTrees(ids, paths),
         (match) => trees.set(key, match),
+        treeReads,
       );
     },
 

@@ -53,6 +53,18 @@ export function idsOf(body: Record<string, unknown>): EventIds {
   return ids;
 }
 
+/**
+ * The Product API records an event relies on (outbox keys): each product's, the record of the
+ * product's stock when it names one, each group's. idVerdict parks it while one was never pushed.
+ */
+export function recordKeys(body: Record<string, unknown>, ids: EventIds = idsOf(body)): string[] {
+  const stockId = text(body.stockId);
+  const keys = ids.products.flatMap((p) =>
+    stockId === undefined ? [itemKey.product(p)] : [itemKey.product(p), itemKey.stock(p, stockId)],
+  );
+  return [...keys, ...ids.groups.map(itemKey.group)];
+}
+
 /** Every kind of id of many events at once (one query per kind). */
 export function mergeIds(all: readonly EventIds[]): EventIds {
   const out: EventIds = { products: [], groups: [], categories: [], categoryPaths: [], stocks: [] };

@@ -51,6 +51,15 @@ const keys = async () => (await outbox()).map((r) => `${r.key} ${r.change}`);
 
 const sync = (opts: Parameters<typeof runSyncJob>[1] = {}) => runSyncJob(h.deps, opts);
 
+/** A change of group 30 is synced, and everything pending is pushed and confirmed. */
+async function groupPushed(): Promise<void> {
+  await h.db.pool.query("update store.products set price = '12' where id = '3'");
+  await sync();
+  await h.db.pool.query(
+    'insert into rr_sync.pushed (key, hash) select key, hash from rr_sync.outbox; truncate rr_sync.outbox',
+  );
+}
+
 beforeAll(async () => {
   h = await createFeedHarness();
 });
@@ -239,12 +248,7 @@ describe.each([false, true])('incremental syncs (compacting after each: %s)', (c
   });
 
   it("a member's own record changing where its group's record does not: the group is pushed again after it", async () => {
-    // Retail Rocket holds group 30 as it is now (pushed and confirmed).
-    await h.db.pool.query("update store.products set price = '12' where id = '3'");
-    await sync();
-    await h.db.pool.query(
-      'insert into rr_sync.pushed (key, hash) select key, hash from rr_sync.outbox; truncate rr_sync.outbox',
-    );
+    await groupPushed();
     // A vendor is in product 4's own record only: the group's record (members and lead 3) is the same.
     await h.db.pool.query("update store.products set vendor = 'Acme' where id = '4'");
     const s = await sync();
@@ -266,11 +270,7 @@ describe.each([false, true])('incremental syncs (compacting after each: %s)', (c
   });
 
   it('a product moved to another group and back before the push: its group is pushed as it is again', async () => {
-    await h.db.pool.query("update store.products set price = '12' where id = '3'");
-    await sync();
-    await h.db.pool.query(
-      'insert into rr_sync.pushed (key, hash) select key, hash from rr_sync.outbox; truncate rr_sync.outbox',
-    );
+    await groupPushed();
     await h.db.pool.query("update store.products set group_id = '40' where id = '4'");
     await sync();
     expect(await keys()).toEqual(['group:30 changed', 'group:40 new']);
