@@ -11,13 +11,13 @@
  *   npm run bench:push   (BENCH_ITEMS, BENCH_RATE, BENCH_LATENCY_MS, BENCH_TIMEOUT_MS,
  *                          BENCH_DATABASE_URL to change)
  */
-import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
 import { DEMO_PARTNER } from '../src/emulator/index.ts';
 import { createRetailRocketClient } from '../src/rr/index.ts';
 import { silentLogger } from '../src/shared/logger.ts';
+import { freshDatabase } from './bench.db.ts';
 import { enqueue, type OutboxItem } from '../src/sync/outbox.repository.ts';
 import { createPusher } from '../src/sync/pusher.ts';
 import { itemKey } from '../src/sync/sync.contracts.ts';
@@ -27,18 +27,6 @@ const ITEMS = Number(process.env.BENCH_ITEMS ?? 10_000);
 const RATE = process.env.BENCH_RATE ?? '500';
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
 const TIMEOUT_MS = process.env.BENCH_TIMEOUT_MS ?? '500';
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function freshDatabase(name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 function item(id: number): OutboxItem {
   const body = {
