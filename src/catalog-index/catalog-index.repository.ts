@@ -59,6 +59,26 @@ export async function findKnownProducts(
   return out;
 }
 
+/**
+ * The stock ids of each known product among `ids`: what the event sender checks, without the
+ * display data (the body is stored out of line, TOAST: reading it cost the sender's id check a
+ * second lookup per product and most of its time).
+ */
+export async function findKnownProductStocks(
+  db: Queryable,
+  ids: readonly string[],
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (ids.length === 0) return out;
+  const { rows } = await db.query<{ product_id: string; stock_ids: string[] }>(
+    `select product_id, stock_ids from rr_sync.catalog_items
+      where product_id = any($1::text[]) and not gone`,
+    [[...new Set(ids)]],
+  );
+  for (const r of rows) out.set(r.product_id, r.stock_ids);
+  return out;
+}
+
 /** The known members of each known group among `groupIds`, in product id order. */
 export async function findGroupMembers(
   db: Queryable,
@@ -93,11 +113,6 @@ export async function findKnownCategories(
   );
   for (const r of rows) out.set(r.id, r.path);
   return out;
-}
-
-/** Whether Retail Rocket was told about this stock of the product (events may only name those). */
-export function hasStock(item: IndexedItem, stockId: string): boolean {
-  return Object.hasOwn(item.stocks, stockId);
 }
 
 /** Available to a visitor: in `stockId` when given (that stock's own flag), else the product's. */

@@ -2,7 +2,7 @@ import {
   findGroupMembers,
   findKnownCategories,
   findKnownCategoryPaths,
-  findKnownProducts,
+  findKnownProductStocks,
   findKnownStocks,
 } from '../catalog-index/catalog-index.repository.ts';
 import type { Queryable } from '../db/pool.ts';
@@ -17,7 +17,7 @@ export async function lookupKnown(
   const each = bodies.map(idsOf);
   const ids = mergeIds(each);
   const [products, groups, categories, categoryPaths, stocks, unpushed] = await Promise.all([
-    findKnownProducts(db, ids.products),
+    findKnownProductStocks(db, ids.products),
     findGroupMembers(db, ids.groups),
     findKnownCategories(db, ids.categories),
     findKnownCategoryPaths(db, ids.categoryPaths),

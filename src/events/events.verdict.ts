@@ -1,4 +1,3 @@
-import { hasStock, type IndexedItem } from '../catalog-index/catalog-index.repository.ts';
 import { itemKey } from '../sync/sync.contracts.ts';
 import type { RrResult } from '../rr/index.ts';
 import { deliveryVerdict } from '../shared/delivery.verdict.ts';
@@ -22,7 +21,8 @@ export interface EventIds {
 
 /** What the published-catalog index knows of those ids. */
 export interface KnownIds {
-  products: Map<string, IndexedItem>;
+  /** Product id -> its stock ids. */
+  products: Map<string, readonly string[]>;
   /** Group id -> its known members. */
   groups: Map<string, string[]>;
   categories: Map<string, string>;
@@ -85,9 +85,9 @@ export function idVerdict(body: Record<string, unknown>, known: KnownIds): IdVer
   const stockId = text(body.stockId);
   const unpushed = known.unpushed ?? new Set<string>();
   for (const id of ids.products) {
-    const item = known.products.get(id);
-    if (!item || unpushed.has(itemKey.product(id))) unknown.push(`product ${id}`);
-    else if (stockId !== undefined && (!hasStock(item, stockId) || unpushed.has(itemKey.stock(id, stockId))))
+    const stocks = known.products.get(id);
+    if (!stocks || unpushed.has(itemKey.product(id))) unknown.push(`product ${id}`);
+    else if (stockId !== undefined && (!stocks.includes(stockId) || unpushed.has(itemKey.stock(id, stockId))))
       unknown.push(`stock ${stockId} of product ${id}`);
   }
   for (const g of ids.groups) {

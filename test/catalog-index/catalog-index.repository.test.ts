@@ -8,7 +8,7 @@ import {
   findKnownCategoryPaths,
   findKnownProducts,
   findKnownStocks,
-  hasStock,
+  findKnownProductStocks,
   isAvailableIn,
   isKnownStock,
 } from '../../src/catalog-index/catalog-index.repository.ts';
@@ -74,9 +74,11 @@ describe('the published-catalog index', () => {
 
   it('answers per stock: which stocks were given, availability there, and the stock display data', async () => {
     const one = (await findKnownProducts(h.db.pool, ['1'])).get('1')!;
-    expect(hasStock(one, 'north')).toBe(true);
-    expect(hasStock(one, 'east')).toBe(false);
-    expect(hasStock(one, 'constructor')).toBe(false);
+    // What the event sender reads: the stock ids alone, known and not gone products only.
+    const stocks = await findKnownProductStocks(h.db.pool, ['1', '1', '3', '4', '99']);
+    expect([...stocks.keys()].sort()).toEqual(['1', '3']);
+    expect(stocks.get('1')).toEqual(one.stockIds);
+    expect([...one.stockIds].sort()).toEqual(Object.keys(one.stocks).sort());
     expect(isAvailableIn(one, 'north')).toBe(true);
     expect(isAvailableIn(one, 'south')).toBe(false);
     expect(isAvailableIn(one, 'east')).toBe(false);
