@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.ts';
+import type pg from 'pg';
 import { stockRecord, type ProductBody, type StockOverride } from '../sync/product-api.mapping.ts';
 
 /**
@@ -48,15 +49,22 @@ export async function findKnownProducts(
   db: Queryable,
   ids: readonly string[],
 ): Promise<Map<string, IndexedItem>> {
-  const out = new Map<string, IndexedItem>();
-  if (ids.length === 0) return out;
-  const { rows } = await db.query<ItemRow>(
-    `select ${ITEM_COLUMNS} from rr_sync.catalog_items
-      where product_id = any($1::text[]) and not gone`,
+  const rows = await knownProductRows<ItemRow>(db, ids, ITEM_COLUMNS);
+  return new Map(rows.map((r) => [r.product_id, itemOf(r)]));
+}
+
+/** `columns` of the known (not gone) products among `ids`, each id once. */
+async function knownProductRows<R extends pg.QueryResultRow>(
+  db: Queryable,
+  ids: readonly string[],
+  columns: string,
+): Promise<R[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<R>(
+    `select ${columns} from rr_sync.catalog_items where product_id = any($1::text[]) and not gone`,
     [[...new Set(ids)]],
   );
-  for (const r of rows) out.set(r.product_id, itemOf(r));
-  return out;
+  return rows;
 }
 
 /**
@@ -68,15 +76,12 @@ export async function findKnownProductStocks(
   db: Queryable,
   ids: readonly string[],
 ): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  if (ids.length === 0) return out;
-  const { rows } = await db.query<{ product_id: string; stock_ids: string[] }>(
-    `select product_id, stock_ids from rr_sync.catalog_items
-      where product_id = any($1::text[]) and not gone`,
-    [[...new Set(ids)]],
+  const rows = await knownProductRows<{ product_id: string; stock_ids: string[] }>(
+    db,
+    ids,
+    'product_id, stock_ids',
   );
-  for (const r of rows) out.set(r.product_id, r.stock_ids);
-  return out;
+  return new Map(rows.map((r) => [r.product_id, r.stock_ids]));
 }
 
 /** The known members of each known group among `groupIds`, in product id order. */

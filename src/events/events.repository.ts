@@ -72,8 +72,10 @@ const ROW_COLUMNS = 's.id::text, s.visitor, s.type, s.body, s.attempts, s.receiv
 const VISITOR_BLOCKED = `(select 1 from rr_sync.event_spool e
    where e.visitor = s.visitor and e.status = 'pending' and e.id < s.id
      and (e.next_attempt_at > now() or e.lease_until >= now()) limit 1) is not null`;
-const CLAIMABLE = `s.status = 'pending' and s.next_attempt_at <= now()
-   and (s.lease_until is null or s.lease_until < now()) and not ${VISITOR_BLOCKED}`;
+/** Pending, due and not leased (its lease ran out, or none): the columns of table alias `t`. */
+const due = (t: string) => `${t}.status = 'pending' and ${t}.next_attempt_at <= now()
+   and (${t}.lease_until is null or ${t}.lease_until < now())`;
+const CLAIMABLE = `${due('s')} and not ${VISITOR_BLOCKED}`;
 const leaseUpdate = (due: string) => `with due as (${due})
   update rr_sync.event_spool s
      set lease_owner = $1, lease_until = now() + make_interval(secs => $3::double precision / 1000)
@@ -87,7 +89,7 @@ const leaseUpdate = (due: string) => `with due as (${due})
  * evaluated all of them and sorted them took 80-100 ms of the database's CPU each (93 ms with
  * 30,000; this one 5 ms), which is what let a sender that fell behind stay behind. The window is
  * an id prefix of the pending events, so a visitor's earlier events are always in it with its
- * later ones. `enable_sort = off` (SET LOCAL) keeps the planner on the ordered index even when the
+ * later ones. `enable_sort = off` (for the claim's transaction) keeps the planner on the ordered index even when the
  * table has no statistics (never analyzed: autovacuum off, or just truncated).
  */
 const CLAIM_WINDOW_SQL = leaseUpdate(`
@@ -108,9 +110,7 @@ const CLAIM_WINDOW_SQL = leaseUpdate(`
 const CLAIM_DUE_PREFIX_SQL = leaseUpdate(`
   select s.id from rr_sync.event_spool s
    where s.id = any(array(
-           select id from rr_sync.event_spool
-            where status = 'pending' and next_attempt_at <= now() and (lease_until is null or lease_until < now())
-            order by id limit $4))
+           select d.id from rr_sync.event_spool d where ${due('d')} order by d.id limit $4))
      and ${CLAIMABLE}
    order by s.id limit $2
    for update skip locked`);
