@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import { withTransaction, type Queryable } from '../db/pool.ts';
+import type { Queryable } from '../db/pool.ts';
 import type { EventType } from '../rr/index.ts';
 import type { SpoolInput, SpoolRow } from './events.contracts.ts';
 
@@ -43,9 +42,6 @@ export async function insertEvents(db: Queryable, rows: readonly SpoolInput[], s
   return ids.map(String);
 }
 
-/** Constant advisory-lock key ("rr_e"): claims are serialised so the per-visitor rule holds. */
-const CLAIM_LOCK_KEY = 0x72725f65;
-
 interface RawRow {
   id: string;
   visitor: string;
@@ -65,111 +61,35 @@ const toRow = (r: RawRow): SpoolRow => ({
 const ROW_COLUMNS = 's.id::text, s.visitor, s.type, s.body, s.attempts, s.received_at';
 
 /**
- * "Some earlier pending event of this visitor is leased (in flight somewhere) or waiting for a
- * retry": then `s` must wait. A scalar subquery, not NOT EXISTS: the planner cannot turn it into a
- * join that reads every pending row, it probes the visitor index once per candidate.
- */
-const VISITOR_BLOCKED = `(select 1 from rr_sync.event_spool e
-   where e.visitor = s.visitor and e.status = 'pending' and e.id < s.id
-     and (e.next_attempt_at > now() or e.lease_until >= now()) limit 1) is not null`;
-/** Pending, due and not leased (its lease ran out, or none): the columns of table alias `t`. */
-const due = (t: string) => `${t}.status = 'pending' and ${t}.next_attempt_at <= now()
-   and (${t}.lease_until is null or ${t}.lease_until < now())`;
-const CLAIMABLE = `${due('s')} and not ${VISITOR_BLOCKED}`;
-const leaseUpdate = (due: string) => `with due as (${due})
-  update rr_sync.event_spool s
-     set lease_owner = $1, lease_until = now() + make_interval(secs => $3::double precision / 1000)
-    from due where s.id = due.id
-  returning ${ROW_COLUMNS}`;
-
-/**
- * The usual claim: among the oldest pending events in id order (up to id `$4`, the end of a window
- * read from the pending-id index), the claimable ones. Its cost is the window's, whatever the
- * backlog: after a burst or an outage the spool holds 100,000s of due events, and a claim that
- * evaluated all of them and sorted them took 80-100 ms of the database's CPU each (93 ms with
- * 30,000; this one 5 ms), which is what let a sender that fell behind stay behind. The window is
- * an id prefix of the pending events, so a visitor's earlier events are always in it with its
- * later ones. `enable_sort = off` (for the claim's transaction) keeps the planner on the ordered index even when the
- * table has no statistics (never analyzed: autovacuum off, or just truncated).
- */
-const CLAIM_WINDOW_SQL = leaseUpdate(`
-  select s.id from rr_sync.event_spool s
-   where s.id <= $4 and ${CLAIMABLE}
-   order by s.id limit $2
-   for update skip locked`);
-
-/**
- * When the window is full of events that must wait (Retail Rocket was down: the oldest events
- * wait for their retry) and yields less than a full claim, the rest comes from the oldest due
- * events: the first `$4` of them by id (a sort of the due events, without the visitor probe), and
- * the claimable ones among them, in one statement (one snapshot: an event released meanwhile by
- * another sender must not let its visitor's later one pass it). They are an id prefix of the due
- * events, so a visitor's earlier due events are among them with its later ones; a visitor's event
- * that waits, or that the window just leased, holds back its later ones here.
- */
-const CLAIM_DUE_PREFIX_SQL = leaseUpdate(`
-  select s.id from rr_sync.event_spool s
-   where s.id = any(array(
-           select d.id from rr_sync.event_spool d where ${due('d')} order by d.id limit $4))
-     and ${CLAIMABLE}
-   order by s.id limit $2
-   for update skip locked`);
-
-/**
- * And when those are all held back too (their visitors wait for a retry), the claimable ones of
- * all due events (the next_attempt_at index), sorted by id: its cost is the number of due events,
- * but a claimable event is never left behind.
- */
-const CLAIM_DUE_SQL = leaseUpdate(`
-  select s.id from rr_sync.event_spool s
-   where ${CLAIMABLE}
-   order by s.id limit $2
-   for update skip locked`);
-
-/**
  * Leases up to `limit` due pending events to `owner`, in id order. A visitor's event is claimable
  * only when none of that visitor's earlier pending events is leased (in flight somewhere) or
  * waiting for a retry: so a visitor's events go in acceptance order, across instances too.
- * Parked events do not hold back later ones. Claims are serialised by an advisory lock (held for
- * the few ms of this transaction): two claimers evaluating the rule at once could each take a
- * different event of one visitor. FOR UPDATE SKIP LOCKED skips rows another transaction is
- * changing right now (a sender recording an outcome). `window`: how many of the oldest pending
- * events the usual claim looks at (default 8 x limit: more than the events leased and in flight).
+ * Parked events do not hold back later ones.
+ *
+ * One statement, one round trip: `rr_sync.claim_events` (migrations/0010, where each step is
+ * explained) takes an advisory lock that serialises claims (two claimers checking the rule at
+ * once could each take a different event of one visitor), then, each step with a snapshot taken
+ * after the lock, leases the claimable events among the oldest `window` pending ones (default 8 x
+ * limit: more than the events leased and in flight), so a claim costs a window's size whatever
+ * the backlog (after an outage the spool holds 100,000s of due events: a claim that evaluated
+ * them all took 80-100 ms of the database's CPU, 5 ms this way). When the window is full of
+ * events that must wait, the rest comes from the oldest due events, and as a last resort from
+ * all of them: a claimable event is never left behind. FOR UPDATE SKIP LOCKED skips rows another
+ * transaction is changing right now (a sender recording an outcome).
  */
 export async function claimEvents(
-  pool: pg.Pool,
+  pool: Queryable,
   owner: string,
   limit: number,
   leaseMs: number,
   window = 8 * limit,
 ): Promise<SpoolRow[]> {
-  return withTransaction(pool, async (client) => {
-    // For this transaction: sorting off (the window and the claim read the pending-id index in
-    // order); bitmap scans off (the visitor probe is one index lookup: a bitmap scan of it took
-    // 0.03 ms, ten times as long); JIT off (a claim's estimate over a big backlog passes
-    // jit_above_cost, and compiling took longer than the claim: 18 of 32 ms with 100,000 events).
-    await client.query(
-      `select pg_advisory_xact_lock($1), set_config('enable_sort', 'off', true),
-              set_config('enable_bitmapscan', 'off', true), set_config('jit', 'off', true)`,
-      [CLAIM_LOCK_KEY],
-    );
-    const win = await client.query<{ last: string | null; n: number }>(
-      `select max(id)::text as last, count(*)::int as n from
-         (select id from rr_sync.event_spool where status = 'pending' order by id limit $1) w`,
-      [window],
-    );
-    const { last, n } = win.rows[0]!;
-    if (last === null) return [];
-    let rows = (await client.query<RawRow>(CLAIM_WINDOW_SQL, [owner, limit, leaseMs, last])).rows;
-    if (rows.length < limit && n >= window) {
-      await client.query(`select set_config('enable_sort', 'on', true)`);
-      const left = limit - rows.length;
-      let rest = await client.query<RawRow>(CLAIM_DUE_PREFIX_SQL, [owner, left, leaseMs, window]);
-      if (rest.rows.length === 0) rest = await client.query<RawRow>(CLAIM_DUE_SQL, [owner, left, leaseMs]);
-      rows = rows.concat(rest.rows);
-    }
-    return rows.map(toRow).sort((a, b) => compareIds(a.id, b.id));
+  const res = await pool.query<RawRow>({
+    name: 'rr_sync.claim_events',
+    text: 'select id, visitor, type, body, attempts, received_at from rr_sync.claim_events($1, $2, $3, $4)',
+    values: [owner, limit, leaseMs, window],
   });
+  return res.rows.map(toRow).sort((a, b) => compareIds(a.id, b.id));
 }
 
 export const compareIds = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
