@@ -154,6 +154,57 @@ describe('the event sender', () => {
     expect(await h.spool()).toEqual([]);
   });
 
+  it('Retail Rocket stalling: calls time out, nothing is lost or sent twice, order per visitor holds', async () => {
+    await reset();
+    // Every tracking call hangs far longer than the sender waits (its deadline: 300 ms).
+    await h.faults({ delayMs: 60_000, paths: '/1.0/' });
+    const sender = h.sender({
+      pollMs: 100,
+      batchTimeoutMs: 300,
+      singleTimeoutMs: 300,
+      retry: { backoff: { baseMs: 100, random: () => 0.5 } },
+    });
+    sender.start();
+    try {
+      const order: Record<string, string[]> = { s1: [], s2: [], s3: [] };
+      for (let i = 0; i < 24; i++) {
+        const v = `s${(i % 3) + 1}`;
+        order[v]!.push(`q${i}`);
+        // Batchable events and the single-only type: both paths time out.
+        if (i % 8 === 7) {
+          await accepted('categoryViewByCategoryPath', sampleEvent('categoryViewByCategoryPath', v));
+          order[v]!.pop();
+          order[v]!.push('path');
+        } else await accepted('search', { sessionExternalId: v, searchPhrase: `q${i}` });
+      }
+      // Several deadlines pass: each attempt is recorded as a timeout, none is answered.
+      await until(
+        async () =>
+          (await h.db.pool.query(`select 1 from rr_sync.event_spool where attempts >= 2`)).rowCount! > 0,
+        30_000,
+      );
+      expect(await h.events()).toEqual([]);
+      const errors = await h.db.pool.query<{ last_error: string }>(
+        `select distinct last_error from rr_sync.event_spool where attempts > 0`,
+      );
+      expect(errors.rows.map((r) => r.last_error).join('\n')).toMatch(/no answer within \d+ ms/);
+      expect((await h.spool()).length).toBe(24);
+
+      await h.faults(FAULTS_OFF);
+      await until(async () => (await h.spool()).length === 0, 60_000);
+      const events = await h.events();
+      expect(events).toHaveLength(24); // a call that timed out stored nothing: exactly once
+      const got = perVisitor(events, (e) =>
+        e.type === 'categoryViewByCategoryPath' ? 'path' : String(e.body.searchPhrase),
+      );
+      for (const v of ['s1', 's2', 's3']) expect(got.get(v)).toEqual(order[v]);
+      expect(await h.counts()).toMatchObject({ accepted: 24, sent: 24 });
+      expect(await h.warnings()).toEqual([]);
+    } finally {
+      await sender.stop();
+    }
+  });
+
   it('moves an event Retail Rocket refuses with 400 to the dead letters, with the reason', async () => {
     await reset();
     await h.faults({ forcedStatus: 400, paths: '/1.0/' });
