@@ -1,7 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { BATCH_EVENT_TYPES, type BatchEvent, type RetailRocketClient, type RrResult } from '../rr/index.ts';
+import {
+  BATCH_EVENT_TYPES,
+  type BatchEvent,
+  type RetailRocketClient,
+  type RrError,
+  type RrResult,
+} from '../rr/index.ts';
 import type {
   EventSender,
   EventSenderDeps,
@@ -27,6 +33,7 @@ import {
   vacuumSpool,
 } from './events.repository.ts';
 import { idVerdict, parkedVerdict, sendVerdict, type SendVerdictOptions } from './events.verdict.ts';
+import { createBreaker, type BreakerOptions, type Outcome } from '../shared/breaker.ts';
 import { settleWithin } from '../shared/settle.ts';
 import { createWakeable } from '../shared/wakeable.ts';
 
@@ -61,6 +68,12 @@ export interface EventSenderOptions {
   singleTimeoutMs?: number;
   retry?: SendVerdictOptions;
   /**
+   * When Retail Rocket keeps failing (timeouts, network errors, 5xx), the sender stops calling it:
+   * no claims until the cool-down passed, then one call as a probe (default: open after 5 failed
+   * calls in 10 s that are at least half of the calls, or 10 in a row; 10 s cool-down).
+   */
+  breaker?: BreakerOptions;
+  /**
    * VACUUM the spool after this many claimed events (default 5,000; 0: leave it to autovacuum).
    * Each claimed event leaves dead rows that every later claim walks over until a vacuum.
    */
@@ -68,6 +81,35 @@ export interface EventSenderOptions {
 }
 
 const BATCHABLE = new Set<string>(BATCH_EVENT_TYPES);
+
+export const SENDER_BREAKER: BreakerOptions = {
+  failureThreshold: 5,
+  failureRatio: 0.5,
+  windowMs: 10_000,
+  consecutiveFailures: 10,
+  coolDownMs: 10_000,
+};
+
+/**
+ * What a call refused by the open breaker resolves to (compared by identity): nothing was sent,
+ * so its events are released, not retried, and no attempt is counted.
+ */
+const CIRCUIT_OPEN: RrError = {
+  kind: 'rate_limited',
+  retryable: true,
+  message: 'not sent: Retail Rocket kept failing, sending paused (circuit open)',
+};
+
+/** What a call's result says about Retail Rocket's health (not about the events it carried). */
+function healthOf(result: RrResult<void>): Outcome {
+  if (result.ok) return 'success';
+  const e = result.error;
+  if (e.kind === 'timeout' || e.kind === 'network') return 'failure';
+  if (e.kind === 'http')
+    return e.status === 429 ? 'none' : e.status !== undefined && e.status >= 500 ? 'failure' : 'success';
+  // Our own limiter, our own validation, a closing client: Retail Rocket was not asked.
+  return 'none';
+}
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
 interface Outcomes {
@@ -126,18 +168,47 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
   }
 
   const pauseLeft = () => Math.max(0, pausedUntil - performance.now());
+  const breakerOptions = options.breaker ?? SENDER_BREAKER;
+  const breaker = createBreaker(breakerOptions, () => performance.now());
+  /** Milliseconds until the open breaker lets a probe through (0: closed, or probing now). */
+  const breakerLeft = () => {
+    const b = breaker.snapshot();
+    if (b.state !== 'open' || b.openedAt === undefined) return 0;
+    return Math.max(0, b.openedAt + breakerOptions.coolDownMs - performance.now());
+  };
+  /** Every call to Retail Rocket goes through the breaker. */
+  async function guarded(call: () => Promise<RrResult<void>>): Promise<RrResult<void>> {
+    const admission = breaker.admit();
+    if (admission === 'reject') return { ok: false, error: CIRCUIT_OPEN };
+    const was = breaker.snapshot().state;
+    const result = await call();
+    breaker.record(admission, healthOf(result));
+    const now = breaker.snapshot().state;
+    // Once per outage: a failed probe (half-open to open again) is not news.
+    if ((was === 'closed' && now === 'open') || (was !== 'closed' && now === 'closed')) {
+      logger[now === 'open' ? 'warn' : 'info'](
+        {
+          coolDownMs: breakerOptions.coolDownMs,
+          ...(result.ok ? {} : { err: reason(result.error.message) }),
+        },
+        now === 'open'
+          ? 'Retail Rocket keeps failing: event sending paused (circuit open)'
+          : 'Retail Rocket answers again: event sending resumed',
+      );
+    }
+    return result;
+  }
   const coalescer = createCoalescer((events) =>
-    rr.sendVisitorEvents(events, { priority: 'interactive', timeoutMs: batchTimeoutMs }),
+    guarded(() => rr.sendVisitorEvents(events, { priority: 'interactive', timeoutMs: batchTimeoutMs })),
   );
 
   /** One segment: consecutive batchable events go in one visitorEvents call, others alone. */
   async function sendSegment(seg: SpoolRow[]): Promise<{ failedAt: number; result: RrResult<void> }> {
     if (seg.length === 1 && !BATCHABLE.has(seg[0]!.type)) {
       const r = seg[0]!;
-      const result = await rr.events.send(r.type, r.body as never, {
-        priority: 'interactive',
-        timeoutMs: singleTimeoutMs,
-      });
+      const result = await guarded(() =>
+        rr.events.send(r.type, r.body as never, { priority: 'interactive', timeoutMs: singleTimeoutMs }),
+      );
       return { failedAt: result.ok ? 1 : 0, result };
     }
     const events = seg.map((r) => ({ type: r.type, event: r.body }) as BatchEvent);
@@ -145,14 +216,19 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
       const result = await coalescer.submit(events);
       return { failedAt: result.ok ? seg.length : 0, result };
     }
-    const rep = await rr.sendBatch(events, {
-      priority: 'interactive',
-      timeoutMs: batchTimeoutMs,
-      retry: { retries: 0 },
+    let failedAt = seg.length;
+    const result = await guarded(async () => {
+      const rep = await rr.sendBatch(events, {
+        priority: 'interactive',
+        timeoutMs: batchTimeoutMs,
+        retry: { retries: 0 },
+      });
+      if (rep.ok) return { ok: true, value: undefined, status: 200 };
+      const first = rep.failures[0]!;
+      failedAt = Math.min(...first.indexes);
+      return { ok: false, error: first.error };
     });
-    if (rep.ok) return { failedAt: seg.length, result: { ok: true, value: undefined, status: 200 } };
-    const first = rep.failures[0]!;
-    return { failedAt: Math.min(...first.indexes), result: { ok: false, error: first.error } };
+    return { failedAt: result.ok ? seg.length : result.error === CIRCUIT_OPEN ? 0 : failedAt, result };
   }
 
   function segmentsOf(rows: SpoolRow[]): SpoolRow[][] {
@@ -179,6 +255,10 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
       const { failedAt, result } = await sendSegment(seg);
       out.sent.push(...seg.slice(0, failedAt).map((r) => r.id));
       if (result.ok) continue;
+      if (result.error === CIRCUIT_OPEN) {
+        // Nothing was sent: the events go back as they were, claimable once the breaker lets.
+        return void out.release.push(...seg.slice(failedAt).map((r) => r.id), ...later.map((r) => r.id));
+      }
       if (result.error.retryAfterMs !== undefined && result.error.kind !== 'rate_limited') {
         pausedUntil = Math.max(pausedUntil, performance.now() + result.error.retryAfterMs);
       }
@@ -286,6 +366,14 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
     while (!stopping) {
       if (pauseLeft() > 0) {
         await wait(pauseLeft());
+        continue;
+      }
+      // Retail Rocket keeps failing: no claims until a probe may go, and none while the probe is
+      // out (its events are in flight; what else was claimed with it went back). A drain stops.
+      const holdMs = breakerLeft();
+      if (holdMs > 0 || (breaker.snapshot().state === 'half_open' && inflight.size > 0)) {
+        if (mode.drain && holdMs > mode.maxWaitMs) break;
+        await wait(holdMs > 0 ? holdMs : pollMs);
         continue;
       }
       if (inflight.size >= batchesInFlight) {

@@ -11,7 +11,7 @@ export { createRecommendationRoutes } from './recommendations.routes.ts';
 export { RecommendationInputError, DEFAULT_LIMIT, MAX_LIMIT } from './recommendations.request.ts';
 export { popularEvery } from './recommendations.fallback.ts';
 export type { PopularProducts, PopularCacheOptions } from './recommendations.fallback.ts';
-export type { BreakerOptions, BreakerSnapshot, BreakerState } from './recommendations.breaker.ts';
+export type { BreakerOptions, BreakerSnapshot, BreakerState } from '../shared/breaker.ts';
 export { FAMILIES, FALLBACK_REASONS } from './recommendations.types.ts';
 export type {
   FallbackReason,

@@ -16,7 +16,7 @@ import {
   type BreakerOptions,
   type BreakerSnapshot,
   type Outcome,
-} from './recommendations.breaker.ts';
+} from '../shared/breaker.ts';
 import { within } from './recommendations.deadline.ts';
 import { createSelection } from './recommendations.enrich.ts';
 import { fallbackCandidates, type PopularProducts } from './recommendations.fallback.ts';

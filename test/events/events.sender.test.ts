@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { popularProducts } from '../../src/events/index.ts';
+import { createEventSender, popularProducts } from '../../src/events/index.ts';
+import type { EventSenderOptions } from '../../src/events/events.sender.ts';
 import { EVENT_TYPES } from '../../src/rr/index.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import { createPusher } from '../../src/sync/pusher.ts';
@@ -202,6 +203,81 @@ describe('the event sender', () => {
       expect(await h.warnings()).toEqual([]);
     } finally {
       await sender.stop();
+    }
+  });
+
+  it('Retail Rocket failing for good: the sender stops calling it, probes after a cool-down, resumes', async () => {
+    const options: EventSenderOptions = {
+      pollMs: 50,
+      gatherMs: 10,
+      retry: { backoff: { baseMs: 50, random: () => 0.5 } },
+      breaker: {
+        failureThreshold: 3,
+        failureRatio: 0.5,
+        windowMs: 10_000,
+        consecutiveFailures: 3,
+        coolDownMs: 1000,
+      },
+    };
+    /** A sender counting its calls, while the shop sends an event every 50 ms for 2.5 s. */
+    const outage = async (breaker: EventSenderOptions['breaker'], prefix: string) => {
+      const rr = h.client();
+      let calls = 0;
+      const counted = {
+        ...rr,
+        sendVisitorEvents: (...a: Parameters<typeof rr.sendVisitorEvents>) => {
+          calls += 1;
+          return rr.sendVisitorEvents(...a);
+        },
+      };
+      const sender = createEventSender(
+        { state: h.db.pool, rr: counted, config: h.config(), logger: silentLogger },
+        { ...options, breaker },
+      );
+      sender.start();
+      const started = performance.now();
+      const order = new Map<string, string[]>();
+      for (let i = 0; i < 50; i++) {
+        const v = `${prefix}${i % 25}`;
+        order.set(v, [...(order.get(v) ?? []), `q${i}`]);
+        await accepted('search', { sessionExternalId: v, searchPhrase: `q${i}` });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { order, calls, seconds: (performance.now() - started) / 1000, sender };
+    };
+
+    // The control: a breaker that never opens. New events keep coming, so each claim makes a call.
+    await reset();
+    await h.faults({ forcedStatus: 500, paths: '/1.0/' });
+    const never = {
+      failureThreshold: 1e9,
+      failureRatio: 1,
+      windowMs: 10_000,
+      consecutiveFailures: 1e9,
+      coolDownMs: 1000,
+    };
+    const control = await outage(never, 'n');
+    await control.sender.stop();
+    expect(control.calls).toBeGreaterThan(30); // ~110 here
+
+    await reset();
+    const guarded = await outage(options.breaker, 'g');
+    // Three failures open it; then one probe a second (each fails and opens it again): 5 here.
+    expect(guarded.calls).toBeGreaterThanOrEqual(4);
+    expect(guarded.calls).toBeLessThanOrEqual(3 + Math.ceil(guarded.seconds) + 1);
+    try {
+      expect(await h.events()).toEqual([]);
+      // Nothing was lost meanwhile.
+      expect((await h.spool()).length).toBe(50);
+
+      await h.faults(FAULTS_OFF);
+      await until(async () => (await h.spool()).length === 0, 30_000);
+      const events = await h.events();
+      expect(events).toHaveLength(50);
+      expect(perVisitor(events, (e) => String(e.body.searchPhrase))).toEqual(guarded.order);
+      expect(await h.warnings()).toEqual([]);
+    } finally {
+      await guarded.sender.stop();
     }
   });
 

@@ -1,5 +1,5 @@
 /**
- * A circuit breaker for one resource family (partnerRecommendations, categoryRecommendations, …):
+ * A circuit breaker for one upstream (each recommendations resource family; the event sender):
  * a pure state machine of the clock it is given, so it is tested without timers or sockets.
  *
  * closed ──(in the last windowMs: at least failureThreshold failures, and at least failureRatio

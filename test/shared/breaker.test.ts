@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createBreaker, type BreakerOptions } from '../../src/recommendations/recommendations.breaker.ts';
+import { createBreaker, type BreakerOptions } from '../../src/shared/breaker.ts';
 
 const OPTS: BreakerOptions = {
   failureThreshold: 3,
