@@ -59,6 +59,8 @@ export interface PacedResult {
   'send lag max ms': number;
   /** Per second of due time: answers' p99 (ms), to see a cold start or a stall settle. */
   'p99 by second': number[];
+  /** Wall-clock time of the first due request: to line its seconds up with other logs. */
+  started: string;
 }
 
 /** Milliseconds to one decimal, as printed. */
@@ -93,6 +95,7 @@ export async function pacedLoad(options: PacedOptions): Promise<PacedResult> {
   let sent = 0;
   let settled = 0;
   const start = performance.now() + 5;
+  const started = new Date(Date.now() + 5).toISOString();
   let lastSent = start;
 
   await new Promise<void>((resolve) => {
@@ -151,5 +154,6 @@ export async function pacedLoad(options: PacedOptions): Promise<PacedResult> {
     'send lag p99 ms': round(quantile(lagSorted, 0.99)),
     'send lag max ms': round(lagSorted[lagSorted.length - 1]!),
     'p99 by second': bySecond,
+    started,
   };
 }
