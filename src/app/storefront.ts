@@ -106,8 +106,13 @@ export function createStorefront(deps: StorefrontDeps): Storefront {
     },
     recommendations: () => ({ bySource: recommendations.counts().bySource }),
     breakers: () =>
-      Object.entries(recommendations.breakerStates()).map(([name, b]) => ({
-        name: `recommendations/${name}`,
+      [
+        ...Object.entries(recommendations.breakerStates()).map(
+          ([name, b]) => [`recommendations/${name}`, b] as const,
+        ),
+        ...(sender ? [['events/sender', sender.breaker()] as const] : []),
+      ].map(([name, b]) => ({
+        name,
         state: b.state,
         ...(b.state !== 'closed' && b.openedAt !== undefined
           ? { openSince: new Date(Date.now() - (clock() - b.openedAt)).toISOString() }

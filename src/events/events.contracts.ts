@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Config } from '../config.ts';
 import type { EventType, RetailRocketClient } from '../rr/index.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { BreakerSnapshot } from '../shared/breaker.ts';
 
 /**
  * The names the event routes, the in-process service, the spool and the sender agree on. Tables
@@ -79,6 +80,8 @@ export interface EventSender {
   notify(): void;
   /** Re-check parked events against the index: send the known, drop the expired. */
   recheckParked(): Promise<RecheckReport>;
+  /** The breaker towards Retail Rocket's tracking API (open: sending paused; clock: performance.now). */
+  breaker(): BreakerSnapshot;
 }
 
 export interface SendReport {

@@ -460,6 +460,7 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
     owner,
     notify: kick,
     recheckParked,
+    breaker: () => breaker.snapshot(),
     async drain(opts = {}) {
       if (running) throw new Error('this event sender is already running');
       stopping = false;

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEventSender, popularProducts } from '../../src/events/index.ts';
 import type { EventSenderOptions } from '../../src/events/events.sender.ts';
+import { createStorefront } from '../../src/app/storefront.ts';
 import { EVENT_TYPES } from '../../src/rr/index.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import { createPusher } from '../../src/sync/pusher.ts';
@@ -278,6 +279,53 @@ describe('the event sender', () => {
       expect(await h.warnings()).toEqual([]);
     } finally {
       await guarded.sender.stop();
+    }
+  });
+
+  it("the status page and alerts see the sender's breaker: open in an outage, closed after", async () => {
+    await reset();
+    await h.faults({ forcedStatus: 500, paths: '/1.0/' });
+    const c = h.config();
+    const storefront = createStorefront({
+      state: h.db.pool,
+      rr: h.client(c),
+      config: c,
+      logger: silentLogger,
+      indexCache: false,
+      senderOptions: {
+        pollMs: 50,
+        gatherMs: 10,
+        retry: { backoff: { baseMs: 50, random: () => 0.5 } },
+        breaker: {
+          failureThreshold: 3,
+          failureRatio: 0.5,
+          windowMs: 10_000,
+          consecutiveFailures: 3,
+          coolDownMs: 300,
+        },
+      },
+    });
+    const senderBreaker = () => storefront.providers.breakers!().find((b) => b.name === 'events/sender');
+    storefront.start();
+    try {
+      expect(senderBreaker()).toEqual({ name: 'events/sender', state: 'closed' });
+      for (let i = 0; i < 5; i++) {
+        expect(
+          await storefront.events.accept('search', { sessionExternalId: `o${i}`, searchPhrase: 'q' }),
+        ).toMatchObject({
+          ok: true,
+        });
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      await until(async () => senderBreaker()?.state !== 'closed', 10_000);
+      expect(Date.parse(senderBreaker()!.openSince!)).toBeLessThanOrEqual(Date.now());
+
+      await h.faults(FAULTS_OFF);
+      await until(async () => (await h.spool()).length === 0, 30_000);
+      expect(senderBreaker()).toEqual({ name: 'events/sender', state: 'closed' });
+      expect(await h.events()).toHaveLength(5);
+    } finally {
+      await storefront.stop();
     }
   });
 
