@@ -176,25 +176,30 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
     if (b.state !== 'open' || b.openedAt === undefined) return 0;
     return Math.max(0, b.openedAt + breakerOptions.coolDownMs - performance.now());
   };
+  /**
+   * Whether the log last said "paused": one line when an outage begins and one when it ends,
+   * however many calls were in flight when it opened and however many probes failed meanwhile.
+   */
+  let announcedPause = false;
   /** Every call to Retail Rocket goes through the breaker. */
   async function guarded(call: () => Promise<RrResult<void>>): Promise<RrResult<void>> {
     const admission = breaker.admit();
     if (admission === 'reject') return { ok: false, error: CIRCUIT_OPEN };
-    const was = breaker.snapshot().state;
     const result = await call();
     breaker.record(admission, healthOf(result));
-    const now = breaker.snapshot().state;
-    // Once per outage: a failed probe (half-open to open again) is not news.
-    if ((was === 'closed' && now === 'open') || (was !== 'closed' && now === 'closed')) {
-      logger[now === 'open' ? 'warn' : 'info'](
+    const state = breaker.snapshot().state;
+    if (state === 'open' && !announcedPause) {
+      announcedPause = true;
+      logger.warn(
         {
           coolDownMs: breakerOptions.coolDownMs,
           ...(result.ok ? {} : { err: reason(result.error.message) }),
         },
-        now === 'open'
-          ? 'Retail Rocket keeps failing: event sending paused (circuit open)'
-          : 'Retail Rocket answers again: event sending resumed',
+        'Retail Rocket keeps failing: event sending paused (circuit open)',
       );
+    } else if (state === 'closed' && announcedPause) {
+      announcedPause = false;
+      logger.info({}, 'Retail Rocket answers again: event sending resumed');
     }
     return result;
   }
@@ -216,7 +221,8 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
       const result = await coalescer.submit(events);
       return { failedAt: result.ok ? seg.length : 0, result };
     }
-    let failedAt = seg.length;
+    // Where the batch failed (none sent when the breaker refused it).
+    let failedAt = 0;
     const result = await guarded(async () => {
       const rep = await rr.sendBatch(events, {
         priority: 'interactive',
@@ -228,7 +234,7 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
       failedAt = Math.min(...first.indexes);
       return { ok: false, error: first.error };
     });
-    return { failedAt: result.ok ? seg.length : result.error === CIRCUIT_OPEN ? 0 : failedAt, result };
+    return { failedAt: result.ok ? seg.length : failedAt, result };
   }
 
   function segmentsOf(rows: SpoolRow[]): SpoolRow[][] {

@@ -3,7 +3,7 @@ import { createEventSender, popularProducts } from '../../src/events/index.ts';
 import type { EventSenderOptions } from '../../src/events/events.sender.ts';
 import { createStorefront } from '../../src/app/storefront.ts';
 import { EVENT_TYPES } from '../../src/rr/index.ts';
-import { silentLogger } from '../../src/shared/logger.ts';
+import { createLogger, silentLogger } from '../../src/shared/logger.ts';
 import { createPusher } from '../../src/sync/pusher.ts';
 import { runSyncJob } from '../../src/sync/sync.job.ts';
 import { createStore, product } from '../feed/store.fixture.ts';
@@ -27,6 +27,17 @@ afterAll(async () => {
 });
 
 const reset = () => h.reset();
+
+/**
+ * A sender for outage tests: quick polls and retries (50 ms backoff), so that what keeps its calls
+ * down is the breaker alone, which opens after 3 failures and probes after `coolDownMs`.
+ */
+const outageOptions = (coolDownMs: number): EventSenderOptions => ({
+  pollMs: 50,
+  gatherMs: 10,
+  retry: { backoff: { baseMs: 50, random: () => 0.5 } },
+  breaker: { failureThreshold: 3, failureRatio: 0.5, windowMs: 10_000, consecutiveFailures: 3, coolDownMs },
+});
 
 const accepted = async (type: string, input: unknown) => {
   const r = await service.accept(type, input);
@@ -208,20 +219,9 @@ describe('the event sender', () => {
   });
 
   it('Retail Rocket failing for good: the sender stops calling it, probes after a cool-down, resumes', async () => {
-    const options: EventSenderOptions = {
-      pollMs: 50,
-      gatherMs: 10,
-      retry: { backoff: { baseMs: 50, random: () => 0.5 } },
-      breaker: {
-        failureThreshold: 3,
-        failureRatio: 0.5,
-        windowMs: 10_000,
-        consecutiveFailures: 3,
-        coolDownMs: 1000,
-      },
-    };
+    const options = outageOptions(1000);
     /** A sender counting its calls, while the shop sends an event every 50 ms for 2.5 s. */
-    const outage = async (breaker: EventSenderOptions['breaker'], prefix: string) => {
+    const outage = async (breaker: EventSenderOptions['breaker'], prefix: string, logger = silentLogger) => {
       const rr = h.client();
       let calls = 0;
       const counted = {
@@ -232,7 +232,7 @@ describe('the event sender', () => {
         },
       };
       const sender = createEventSender(
-        { state: h.db.pool, rr: counted, config: h.config(), logger: silentLogger },
+        { state: h.db.pool, rr: counted, config: h.config(), logger },
         { ...options, breaker },
       );
       sender.start();
@@ -262,7 +262,9 @@ describe('the event sender', () => {
     expect(control.calls).toBeGreaterThan(30); // ~110 here
 
     await reset();
-    const guarded = await outage(options.breaker, 'g');
+    const lines: string[] = [];
+    const logged = createLogger({ stream: { isTTY: false, write: (l: string) => lines.push(l) } });
+    const guarded = await outage(options.breaker, 'g', logged);
     // Three failures open it; then one probe a second (each fails and opens it again): 5 here.
     expect(guarded.calls).toBeGreaterThanOrEqual(4);
     expect(guarded.calls).toBeLessThanOrEqual(3 + Math.ceil(guarded.seconds) + 1);
@@ -277,6 +279,11 @@ describe('the event sender', () => {
       expect(events).toHaveLength(50);
       expect(perVisitor(events, (e) => String(e.body.searchPhrase))).toEqual(guarded.order);
       expect(await h.warnings()).toEqual([]);
+      // One line when the outage began (however many probes failed), one when it ended.
+      const said = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+      expect(said.filter((l) => /circuit open/.test(l.msg))).toMatchObject([{ level: 40 }]);
+      expect(said.filter((l) => /sending resumed/.test(l.msg))).toMatchObject([{ level: 30 }]);
+      expect(lines.join('')).not.toContain(h.env.RR_API_KEY);
     } finally {
       await guarded.sender.stop();
     }
@@ -292,18 +299,7 @@ describe('the event sender', () => {
       config: c,
       logger: silentLogger,
       indexCache: false,
-      senderOptions: {
-        pollMs: 50,
-        gatherMs: 10,
-        retry: { backoff: { baseMs: 50, random: () => 0.5 } },
-        breaker: {
-          failureThreshold: 3,
-          failureRatio: 0.5,
-          windowMs: 10_000,
-          consecutiveFailures: 3,
-          coolDownMs: 300,
-        },
-      },
+      senderOptions: outageOptions(300),
     });
     const senderBreaker = () => storefront.providers.breakers!().find((b) => b.name === 'events/sender');
     storefront.start();
