@@ -197,6 +197,46 @@ async function acceptedEvents(db: pg.Pool): Promise<number> {
   return rows[0]!.n;
 }
 
+/** A named duration (ms) of a Server-Timing header, if there. */
+function timingOf(headers: Record<string, unknown>, name: string): number | undefined {
+  const m = new RegExp(`(?:^|, )${name};dur=([\\d.]+)`).exec(String(headers['server-timing'] ?? ''));
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Where the events' time went, from each answer's Server-Timing (`total`: from the handler's start
+ * to the answer, in the service): its p99, and what the shop saw beyond it (`outside`: the
+ * generator, the kernel, and the service's event loop before the handler ran). Per second of the
+ * load, the slowest answer inside the service next to the p99 the shop saw: a slow second with
+ * quick answers inside the service waited outside it.
+ */
+function eventsTally(rate: number) {
+  const inside: number[] = [];
+  const outside: number[] = [];
+  const slowest: number[] = [];
+  return {
+    onResponse(_status: number, _body: string, headers: Record<string, unknown>, ms: number, i: number) {
+      const total = timingOf(headers, 'total');
+      if (total === undefined) return;
+      inside.push(total);
+      outside.push(ms - total);
+      const second = Math.floor(i / rate);
+      slowest[second] = Math.max(slowest[second] ?? 0, Math.round(total));
+    },
+    summary() {
+      const a = Float64Array.from(inside).sort();
+      const o = Float64Array.from(outside).sort();
+      return {
+        'in service p50 ms': round(quantile(a, 0.5)),
+        'in service p99 ms': round(quantile(a, 0.99)),
+        'outside p50 ms': round(quantile(o, 0.5)),
+        'outside p99 ms': round(quantile(o, 0.99)),
+        'in service max ms by second': slowest,
+      };
+    },
+  };
+}
+
 /**
  * What the answers of one recommendations load said: their sources, and from each answer's
  * Server-Timing (`rr`: Retail Rocket's time, `total`: the whole answer in the service) what the
@@ -208,19 +248,14 @@ function recsTally(rate: number) {
   const added: number[] = [];
   const own: number[] = [];
   const slowest: number[] = [];
-  const dur = (timing: string, name: string) => {
-    const m = new RegExp(`(?:^|, )${name};dur=([\\d.]+)`).exec(timing);
-    return m ? Number(m[1]) : undefined;
-  };
   return {
     onResponse(_status: number, body: string, headers: Record<string, unknown>, ms: number, i: number) {
       const m = /"source":"(\w+)"/.exec(body);
       const r = /"reason":"(\w+)"/.exec(body);
       const s = m ? `${m[1]}${r ? `:${r[1]}` : ''}` : 'error';
       sources[s] = (sources[s] ?? 0) + 1;
-      const timing = String(headers['server-timing'] ?? '');
-      const rr = dur(timing, 'rr');
-      const total = dur(timing, 'total');
+      const rr = timingOf(headers, 'rr');
+      const total = timingOf(headers, 'total');
       if (total === undefined) return;
       const second = Math.floor(i / rate);
       slowest[second] = Math.max(slowest[second] ?? 0, Math.round(total));
@@ -325,17 +360,23 @@ async function main() {
       }
       // One set of connections for the warm-up and the measured load (their set-up is not timed).
       const pool = openPool(service.url, 200);
-      const eventLoad = (seconds: number) => pacedLoad({ pool, rate, seconds, request: eventRequest });
+      const eventLoad = (seconds: number) => {
+        const tally = eventsTally(rate);
+        return pacedLoad({ pool, rate, seconds, request: eventRequest, onResponse: tally.onResponse }).then(
+          (result) => ({ result, split: tally.summary() }),
+        );
+      };
       if (warmup > 0) {
-        results.eventsWarmup = await eventLoad(warmup);
+        results.eventsWarmup = (await eventLoad(warmup)).result;
         console.log(`events, first ${warmup} s (warm-up, not in the verdict)`, results.eventsWarmup);
       }
-      const events = await eventLoad(Number(values['events-seconds']));
+      const { result: events, split } = await eventLoad(Number(values['events-seconds']));
       await pool.close();
       const floor = results.eventsFloor as PacedResult;
       results.events = {
         ...events,
         'p99 − no-op p99 ms': round(events['p99 ms'] - floor['p99 ms']),
+        ...split,
       };
       // The spool's own counter of accepted (committed) events: what the emulator must receive.
       const drainStart = performance.now();

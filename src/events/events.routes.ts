@@ -14,6 +14,17 @@ const STATUS: Record<EventError['code'], number> = {
   'events.unavailable': 503,
 };
 
+/**
+ * `Server-Timing` (W3C) of an accepted event: reading the body (`read`) and validating and
+ * committing it (`store`, most of it the group commit), in ms, so the shop can tell time spent in
+ * this service from time spent getting to it.
+ */
+function serverTiming(start: number, read: number, end: number): Record<string, string> {
+  return {
+    'server-timing': `read;dur=${(read - start).toFixed(1)}, store;dur=${(end - read).toFixed(1)}, total;dur=${(end - start).toFixed(1)}`,
+  };
+}
+
 /** How long a client should wait after 503 events.unavailable. */
 const RETRY_AFTER_SECONDS = '2';
 
@@ -35,20 +46,23 @@ export function createEventRoutes(service: EventService, config: Pick<Config, 'a
       method: 'POST',
       path: '/v1/events/batch',
       async handle(req, res) {
+        const start = performance.now();
         requireBearer(req, config.apiToken);
         const body = await readJsonBody(req, {
           maxBytes: EVENT_LIMITS.batchBytes,
           badJsonCode: 'events.bad_json',
         });
+        const read = performance.now();
         const r = await service.acceptBatch(body);
         if (!r.ok) return sendEventError(res, r.error);
-        sendJson(res, 202, { results: r.results });
+        sendJson(res, 202, { results: r.results }, serverTiming(start, read, performance.now()));
       },
     },
     {
       method: 'POST',
       path: /^\/v1\/events\/(?<type>[^/]+)$/,
       async handle(req, res, params) {
+        const start = performance.now();
         requireBearer(req, config.apiToken);
         const type = params.type ?? '';
         if (!isEventType(type)) return sendEventError(res, unknownType(type));
@@ -56,9 +70,10 @@ export function createEventRoutes(service: EventService, config: Pick<Config, 'a
           maxBytes: EVENT_LIMITS.singleBytes,
           badJsonCode: 'events.bad_json',
         });
+        const read = performance.now();
         const r = await service.accept(type, body);
         if (!r.ok) return sendEventError(res, r.error);
-        sendJson(res, 202, { id: r.id });
+        sendJson(res, 202, { id: r.id }, serverTiming(start, read, performance.now()));
       },
     },
   ];

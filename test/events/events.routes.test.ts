@@ -75,6 +75,31 @@ describe('POST /v1/events/{type}', () => {
     expect(body).toEqual({ sessionExternalId: 'v-ts', productId: 7, timestamp: '2024-03-01T09:31:00.000Z' });
   });
 
+  it('says in Server-Timing how long reading and storing took (a refusal does not)', async () => {
+    const durations = (h: Headers) =>
+      Object.fromEntries(
+        (h.get('server-timing') ?? '').split(', ').map((part) => {
+          const [name, dur] = part.split(';dur=');
+          return [name, Number(dur)];
+        }),
+      );
+    for (const r of [
+      await post('/v1/events/view', sampleEvent('view', 'v-timing')),
+      await post('/v1/events/batch', [{ type: 'view', ...sampleEvent('view', 'v-timing') }]),
+    ]) {
+      expect(r.status).toBe(202);
+      const t = durations(r.headers);
+      expect(Object.keys(t)).toEqual(['read', 'store', 'total']);
+      for (const v of Object.values(t)) expect(v).toBeGreaterThanOrEqual(0);
+      // The commit is inside `store`, and the parts add up to the whole (to rounding).
+      expect(t.store).toBeGreaterThan(0);
+      expect(Math.abs(t.read! + t.store! - t.total!)).toBeLessThanOrEqual(0.11);
+    }
+    const refused = await post('/v1/events/view', { ...sampleEvent('view'), color: 'red' });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('server-timing')).toBeNull();
+  });
+
   it('refuses bad input with a clear 4xx and stores nothing', async () => {
     const before = await spoolCount();
     const view = sampleEvent('view');
