@@ -14,8 +14,16 @@ export interface Peer<T> {
 }
 
 export function startPeer<T>(file: string, arg: unknown = {}): Promise<Peer<T>> {
-  // BENCH_PEER_NODE_FLAGS: Node flags for the peers alone, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof.
-  const flags = (process.env.BENCH_PEER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  // A peer stands in for another machine (Retail Rocket, a bare hop), so its garbage collector
+  // runs on its own thread only: V8's parallel collectors would take both cores of a 2-core
+  // machine for a moment. Measured with bench:api's events load: the emulator, holding every event
+  // it received, did so every ~10 s (its wait for a CPU rose from ~3 % to 20-36 % of that second,
+  // the service's and the load's with it); with this, 3-7 %.
+  // BENCH_PEER_NODE_FLAGS: more Node flags for the peers, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof.
+  const flags = [
+    '--single-threaded-gc',
+    ...(process.env.BENCH_PEER_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  ];
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', file, JSON.stringify(arg)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
