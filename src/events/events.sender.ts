@@ -170,12 +170,6 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
   const pauseLeft = () => Math.max(0, pausedUntil - performance.now());
   const breakerOptions = options.breaker ?? SENDER_BREAKER;
   const breaker = createBreaker(breakerOptions, () => performance.now());
-  /** Milliseconds until the open breaker lets a probe through (0: closed, or probing now). */
-  const breakerLeft = () => {
-    const b = breaker.snapshot();
-    if (b.state !== 'open' || b.openedAt === undefined) return 0;
-    return Math.max(0, b.openedAt + breakerOptions.coolDownMs - performance.now());
-  };
   /**
    * Whether the log last said "paused": one line when an outage begins and one when it ends,
    * however many calls were in flight when it opened and however many probes failed meanwhile.
@@ -376,7 +370,7 @@ export function createEventSender(deps: EventSenderDeps, options: EventSenderOpt
       }
       // Retail Rocket keeps failing: no claims until a probe may go, and none while the probe is
       // out (its events are in flight; what else was claimed with it went back). A drain stops.
-      const holdMs = breakerLeft();
+      const holdMs = breaker.probeInMs();
       if (holdMs > 0 || (breaker.snapshot().state === 'half_open' && inflight.size > 0)) {
         if (mode.drain && holdMs > mode.maxWaitMs) break;
         await wait(holdMs > 0 ? holdMs : pollMs);

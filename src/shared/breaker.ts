@@ -67,6 +67,8 @@ export interface Breaker {
    * upstream's health (a cached answer, our own rate limiter): a probe is simply given back.
    */
   record(admission: Exclude<Admission, 'reject'>, outcome: Outcome): void;
+  /** Milliseconds until an open breaker lets the probe through (0 when it is not open). */
+  probeInMs(): number;
   snapshot(): BreakerSnapshot;
 }
 
@@ -163,6 +165,9 @@ export function createBreaker(options: BreakerOptions, now: () => number): Break
         (failures >= options.failureThreshold && failures >= calls * options.failureRatio)
       )
         open();
+    },
+    probeInMs() {
+      return state === 'open' ? Math.max(0, openedAt + options.coolDownMs - now()) : 0;
     },
     snapshot() {
       const { calls, failures } = state === 'closed' ? counts(now()) : { calls: 0, failures: 0 };

@@ -87,10 +87,14 @@ describe('the recommendations circuit breaker', () => {
 
   it('after the cool-down lets one probe through; its success closes the breaker', () => {
     const { b, fail, at } = setup();
+    expect(b.probeInMs()).toBe(0);
     fail(3);
+    expect(b.probeInMs()).toBe(10_000);
     at(9_999);
+    expect(b.probeInMs()).toBe(1);
     expect(b.admit()).toBe('reject');
     at(10_000);
+    expect(b.probeInMs()).toBe(0);
     expect(b.admit()).toBe('probe');
     expect(b.snapshot().state).toBe('half_open');
     expect(b.admit()).toBe('reject'); // one probe at a time
@@ -154,7 +158,11 @@ describe('the recommendations circuit breaker', () => {
           t += s.dt;
           at(t);
           const before = b.snapshot();
+          const probeIn = b.probeInMs();
           const a = b.admit();
+          // What a caller waiting on probeInMs() relies on: open, it is > 0 exactly while refused.
+          if (before.state === 'open') expect(probeIn > 0).toBe(a === 'reject');
+          else expect(probeIn).toBe(0);
           if (before.state === 'closed') expect(a).toBe('call');
           if (before.state === 'open' && t - before.openedAt! < OPTS.coolDownMs) expect(a).toBe('reject');
           if (before.state === 'half_open' && t - probeAt! < OPTS.coolDownMs) expect(a).toBe('reject');
